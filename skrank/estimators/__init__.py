@@ -1,0 +1,3 @@
+"""Neural ranking estimators and scorer modules."""
+
+__all__ = []

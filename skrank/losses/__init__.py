@@ -1,0 +1,3 @@
+"""Ranking losses as torch modules."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Per-query ranking metrics and scikit-learn scorers."""
+
+__all__ = []

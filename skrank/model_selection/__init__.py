@@ -1,0 +1,3 @@
+"""Query-aware model selection and ranker comparison."""
+
+__all__ = []
