@@ -1,3 +1,19 @@
-"""Loaders for LETOR/SVMlight ranking files and synthetic ranking data."""
+"""Learning-to-rank data: LETOR/SVMlight loaders and a synthetic generator.
 
-__all__ = []
+Every loader and generator returns ``X, y, groups``: one feature row, one
+graded relevance label and one query id per document.
+"""
+
+from ._svmlight import (
+    load_letor_fold,
+    load_svmlight_ranking,
+    load_svmlight_ranking_files,
+)
+from ._synthetic import make_ranking
+
+__all__ = [
+    "load_letor_fold",
+    "load_svmlight_ranking",
+    "load_svmlight_ranking_files",
+    "make_ranking",
+]

@@ -5,10 +5,22 @@ scikit-learn's private API is fixed here once.
 """
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
-from sklearn.utils.validation import check_array, check_consistent_length, column_or_1d
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+    validate_params,
+)
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    column_or_1d,
+    validate_data,
+)
 
 __all__ = [
+    "HasMethods",
     "Interval",
     "StrOptions",
     "check_array",
@@ -16,6 +28,8 @@ __all__ = [
     "check_relevance",
     "check_scores",
     "column_or_1d",
+    "validate_data",
+    "validate_parameter_constraints",
     "validate_params",
 ]
 
