@@ -79,6 +79,16 @@ def check_groups(groups, n_samples=None, *, input_name="groups"):
     return arr
 
 
+def _stable_argsort_codes(codes, n_codes):
+    """Stable argsort of small non-negative ints (numpy radix-sorts 16-bit ints)."""
+    if n_codes <= np.iinfo(np.uint16).max:
+        return np.argsort(codes.astype(np.uint16), kind="stable")
+    # Two stable radix passes: low 16 bits, then high bits (LSD radix sort).
+    low = np.argsort((codes & 0xFFFF).astype(np.uint16), kind="stable")
+    high = np.argsort((codes[low] >> 16).astype(np.uint16), kind="stable")
+    return low[high]
+
+
 class QueryIndex:
     """Rows grouped by query: sort order, offsets and sizes, and back.
 
@@ -146,7 +156,7 @@ class QueryIndex:
         else:
             self.query_ids, self.codes = np.unique(groups, return_inverse=True)
             self.codes = self.codes.ravel()
-            self.order = np.argsort(self.codes, kind="stable")
+            self.order = _stable_argsort_codes(self.codes, self.query_ids.shape[0])
             self.sizes = np.bincount(self.codes, minlength=self.query_ids.shape[0])
             self.offsets = np.r_[0, np.cumsum(self.sizes)]
 

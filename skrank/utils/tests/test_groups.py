@@ -73,3 +73,13 @@ def test_check_groups_does_not_modify_input():
     groups = np.array([[1], [2], [2]])
     check_groups(groups)
     assert groups.shape == (3, 1)
+
+
+def test_stable_argsort_codes_many_queries():
+    from skrank.utils._groups import _stable_argsort_codes
+
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 200_000, size=5000)
+    np.testing.assert_array_equal(
+        _stable_argsort_codes(codes, 200_000), np.argsort(codes, kind="stable")
+    )

@@ -1,0 +1,190 @@
+"""Scorers that give ranking metrics the query ids through metadata routing."""
+
+import inspect
+
+from sklearn.utils.metadata_routing import MetadataRequest, _MetadataRequester
+
+from ._ranking import (
+    _parse_metric_name,
+    err_score,
+    map_score,
+    mrr_score,
+    ndcg_score,
+    precision_at_k_score,
+    recall_at_k_score,
+)
+
+__all__ = ["make_ranking_scorer", "map_scorer", "ndcg_scorer"]
+
+_BY_NAME = {
+    "ndcg": ndcg_score,
+    "map": map_score,
+    "mrr": mrr_score,
+    "err": err_score,
+    "precision": precision_at_k_score,
+    "recall": recall_at_k_score,
+}
+
+
+def _predict_takes_groups(estimator):
+    """True when ``groups`` is an explicitly named parameter of ``predict``."""
+    try:
+        params = inspect.signature(estimator.predict).parameters
+    except (TypeError, ValueError):  # pragma: no cover (builtins)
+        return False
+    param = params.get("groups")
+    return param is not None and param.kind in (
+        param.POSITIONAL_OR_KEYWORD,
+        param.KEYWORD_ONLY,
+    )
+
+
+class _RankingScorer(_MetadataRequester):
+    """Score ``estimator.predict(X)`` with a ranking metric over query ids.
+
+    Called as ``scorer(estimator, X, y_true, groups=groups)``. It requests
+    ``groups`` for ``score`` at class level, so scikit-learn's metadata routing
+    delivers the query ids of the scored rows without a ``set_score_request``
+    call.
+    """
+
+    def __init__(self, metric, kwargs, name=None):
+        self._metric = metric
+        self._kwargs = dict(kwargs)
+        self._name = name
+
+    def _get_metadata_request(self):
+        request = MetadataRequest(owner=self)
+        request.score.add_request(param="groups", alias=True)
+        return request
+
+    def _routing_repr(self):
+        return repr(self)
+
+    def _accept_sample_weight(self):
+        # scikit-learn asks this when routing is off; ranking metrics take
+        # no sample weights
+        return False
+
+    def get_metadata_routing(self):
+        """The routing request of this scorer: ``groups`` for ``score``.
+
+        Returns
+        -------
+        routing : MetadataRequest
+            A request asking for ``groups`` when scoring.
+        """
+        return self._get_metadata_request()
+
+    def __call__(self, estimator, X, y_true, groups=None):
+        """Evaluate ``estimator`` on ``X`` with the ranking metric.
+
+        Parameters
+        ----------
+        estimator : object
+            A fitted estimator with ``predict`` (any regressor or ranker). When
+            ``groups`` is a named parameter of its ``predict``, it is called as
+            ``predict(X, groups=groups)``.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The rows to score.
+        y_true : array-like of shape (n_samples,)
+            Graded relevance labels.
+        groups : array-like of shape (n_samples,)
+            The query id of each row, routed by scikit-learn.
+
+        Returns
+        -------
+        score : float
+            The metric averaged over the queries of ``X``.
+        """
+        if groups is None:
+            raise ValueError(
+                f"{self!r} needs the query id of each scored row, but no groups "
+                "were passed. Call sklearn.set_config(enable_metadata_routing=True) "
+                "and pass groups= (e.g. GridSearchCV(...).fit(X, y, groups=qid) or "
+                "cross_validate(..., params={'groups': qid}))."
+            )
+        if _predict_takes_groups(estimator):
+            y_score = estimator.predict(X, groups=groups)
+        else:
+            y_score = estimator.predict(X)
+        return self._metric(y_true, y_score, groups, **self._kwargs)
+
+    def __repr__(self):
+        if self._name is not None:
+            return self._name
+        name = getattr(self._metric, "__name__", repr(self._metric))
+        kwargs = "".join(f", {key}={value!r}" for key, value in self._kwargs.items())
+        return f"make_ranking_scorer({name}{kwargs})"
+
+
+def make_ranking_scorer(metric, **kwargs):
+    """Make a scorer for ``GridSearchCV`` and ``cross_validate`` from a ranking metric.
+
+    The scorer calls only ``estimator.predict`` (so a plain regressor is scored
+    the same way as a ranker) and receives the query ids of the scored rows
+    through scikit-learn's metadata routing: ``groups`` is requested at class
+    level, no ``set_score_request`` call is needed. Routing must be on:
+    ``sklearn.set_config(enable_metadata_routing=True)``, then pass ``groups=``
+    to ``fit`` (``GridSearchCV``) or ``params={"groups": qid}``
+    (``cross_validate``). Without groups the scorer raises a ``ValueError``
+    saying so. The conventions (gain, ties, queries without a relevant
+    document) are those of the metric.
+
+    Parameters
+    ----------
+    metric : str or callable
+        A metric name (``"ndcg"``, ``"ndcg@K"``, ``"map"``, ``"map@K"``,
+        ``"mrr"``, ``"mrr@K"``, ``"err"``, ``"err@K"``, ``"precision@K"``,
+        ``"recall@K"``) or a callable ``metric(y_true, y_score, groups,
+        **kwargs)`` returning a float, higher is better (e.g.
+        :func:`ndcg_score`).
+    **kwargs : dict
+        Keyword arguments of the metric, e.g. ``k=5, gain="linear"``.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y_true, groups=groups)`` returning a float.
+
+    Examples
+    --------
+    >>> from skrank.metrics import make_ranking_scorer, ndcg_score
+    >>> make_ranking_scorer("ndcg@5", gain="linear")
+    make_ranking_scorer(ndcg_score, k=5, gain='linear')
+    >>> make_ranking_scorer(ndcg_score, k=5)
+    make_ranking_scorer(ndcg_score, k=5)
+    """
+    if isinstance(metric, str):
+        kind, k = _parse_metric_name(metric)
+        if k is not None:
+            if "k" in kwargs:
+                raise ValueError(
+                    f"k is given twice: in the metric name {metric!r} and as "
+                    f"k={kwargs['k']!r}. Give it once."
+                )
+            kwargs = {"k": k, **kwargs}
+        metric = _BY_NAME[kind]
+    elif not callable(metric):
+        raise ValueError(
+            "metric must be a ranking metric name such as 'ndcg@10' or a callable "
+            f"metric(y_true, y_score, groups, **kwargs). Got {metric!r} instead."
+        )
+    try:
+        params = inspect.signature(metric).parameters
+    except (TypeError, ValueError):  # pragma: no cover
+        params = {}
+    has_var_kw = any(p.kind == p.VAR_KEYWORD for p in params.values())
+    unknown = sorted(set(kwargs) - set(params)) if params and not has_var_kw else []
+    if unknown:
+        raise ValueError(
+            f"{getattr(metric, '__name__', metric)} got unexpected keyword "
+            f"argument(s) {unknown}; valid ones are "
+            f"{[p for p in params if p not in ('y_true', 'y_score', 'groups')]}."
+        )
+    return _RankingScorer(metric, kwargs)
+
+
+ndcg_scorer = _RankingScorer(ndcg_score, {"k": 10}, name="ndcg_scorer")
+ndcg_scorer.__doc__ = """Scorer for NDCG@10 with exponential gain (see ndcg_score)."""
+map_scorer = _RankingScorer(map_score, {}, name="map_scorer")
