@@ -7,12 +7,27 @@ and a boolean saying which lists contribute. :meth:`RankingLoss.forward`
 checks the inputs, calls it, and averages over the contributing lists.
 """
 
+import math
 import numbers
 
 import torch
 from torch import nn
 
-__all__ = ["CombinedLoss", "RankingLoss", "check_loss_inputs", "reduce_lists"]
+from ..metrics._gains import discount
+from ..utils._validation import validate_parameter_constraints
+
+__all__ = [
+    "CombinedLoss",
+    "RankingLoss",
+    "check_hyperparams",
+    "check_loss_inputs",
+    "current_ranks",
+    "ideal_dcg",
+    "masked_log_softmax",
+    "masked_mean",
+    "pairwise_per_list",
+    "reduce_lists",
+]
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -257,3 +272,244 @@ class CombinedLoss(RankingLoss):
 
     def extra_repr(self):
         return " + ".join(f"{w:g} * {_loss_name(loss)}" for w, loss in self.terms)
+
+
+# ---------------------------------------------------------------------------
+# Hyper-parameters
+# ---------------------------------------------------------------------------
+def check_hyperparams(loss, constraints):
+    """Validate a loss's hyper-parameters with scikit-learn's wording.
+
+    ``constraints`` maps attribute names of ``loss`` to scikit-learn parameter
+    constraints; the error reads "The 'sigma' parameter of RankNet must be a
+    float in the range (0.0, inf). Got -1 instead."
+    """
+    params = {name: getattr(loss, name) for name in constraints}
+    validate_parameter_constraints(constraints, params, caller_name=type(loss).__name__)
+
+
+# ---------------------------------------------------------------------------
+# Per-document helpers
+# ---------------------------------------------------------------------------
+def masked_mean(values, mask):
+    """Mean of ``values`` over the real documents of each list.
+
+    Returns ``(means, valid)``: lists without a real document are not valid
+    (their mean is 0 and they get no gradient).
+    """
+    values = torch.where(mask, values, torch.zeros_like(values))
+    counts = mask.sum(dim=-1)
+    means = values.sum(dim=-1) / counts.clamp(min=1).to(values.dtype)
+    return means, counts > 0
+
+
+def masked_log_softmax(values, mask):
+    """Log-softmax over the real documents of each list; 0 at padding.
+
+    Finite everywhere (a list without a real document gives zeros); padding
+    gets no probability mass and no gradient.
+    """
+    any_real = mask.any(dim=-1, keepdim=True)
+    values = torch.where(mask, values, torch.full_like(values, -math.inf))
+    values = torch.where(any_real, values, torch.zeros_like(values))
+    out = torch.log_softmax(values, dim=-1)
+    return torch.where(mask, out, torch.zeros_like(out))
+
+
+def current_ranks(scores, mask):
+    """0-based rank of each document under the current scores (detached).
+
+    Higher score = better rank. Ties are broken by position in the list (the
+    earlier document gets the better rank), padding is ranked after every real
+    document, so neither the padding nor its scores change a real rank.
+    """
+    key = torch.where(mask, scores.detach(), torch.full_like(scores, -math.inf))
+    key = key.masked_fill(torch.isnan(key), -math.inf)
+    order = torch.argsort(key, dim=-1, descending=True, stable=True)
+    ranks = torch.empty_like(order)
+    positions = torch.arange(order.shape[-1], device=order.device).expand_as(order)
+    ranks.scatter_(-1, order, positions)
+    return ranks
+
+
+def ideal_dcg(gains, mask, k=None):
+    """Ideal DCG (at ``k``) of each list from per-document gains ``[Q, L]``."""
+    gains = torch.where(mask, gains, torch.zeros_like(gains))
+    ideal = torch.sort(gains, dim=-1, descending=True).values
+    n = ideal.shape[-1] if k is None else min(k, ideal.shape[-1])
+    positions = torch.arange(n, device=gains.device, dtype=gains.dtype)
+    return (ideal[..., :n] * discount(positions)).sum(dim=-1)
+
+
+# ---------------------------------------------------------------------------
+# The chunked pairwise engine
+# ---------------------------------------------------------------------------
+#: Target size in bytes of one ``[n_queries, rows, cols]`` block of pair work.
+PAIR_BLOCK_BYTES = 2**22
+
+
+class PairContext:
+    """Per-document tensors of a batch, sorted by label within each list.
+
+    The pairwise engine sorts every list by decreasing label (real documents
+    first, stable), so that for a block of rows ``a:b`` every pair partner with
+    a smaller label lies in the columns ``a:``; the upper triangle is all the
+    work. Attributes are ``[Q, L]`` tensors in that order:
+
+    - ``scores``: scores with padding set to 0 (detached);
+    - ``labels``: labels with padding set to 0;
+    - ``mask``: real documents;
+    - ``row_labels`` / ``col_labels``: labels with padding at -inf / +inf, so
+      that ``row_labels[i] > col_labels[j]`` is exactly "i, j real and
+      y_i > y_j";
+    - ``ranks``: 0-based ranks under the current scores (see
+      :func:`current_ranks`), as the scores' dtype;
+    - ``n_real``: number of real documents per list, ``[Q]``.
+    """
+
+    def __init__(self, scores, labels, mask):
+        zeros = torch.zeros_like(scores)
+        ranks = current_ranks(scores, mask)
+        key = torch.where(mask, labels, torch.full_like(labels, -math.inf))
+        key = key.masked_fill(torch.isnan(key), -math.inf)
+        self.order = torch.argsort(key, dim=-1, descending=True, stable=True)
+        mask = mask.gather(-1, self.order)
+        self.mask = mask
+        self.scores = torch.where(mask, scores.detach().gather(-1, self.order), zeros)
+        self.labels = torch.where(mask, labels.gather(-1, self.order), zeros)
+        self.row_labels = self.labels.masked_fill(~mask, -math.inf)
+        self.col_labels = self.labels.masked_fill(~mask, math.inf)
+        self.ranks = ranks.gather(-1, self.order).to(scores.dtype)
+        self.n_real = mask.sum(dim=-1)
+
+    def unsort(self, values):
+        """Put ``[Q, L]`` values from label order back into input order."""
+        out = torch.empty_like(values)
+        return out.scatter_(-1, self.order, values)
+
+    def n_pairs(self):
+        """Number of pairs (i, j) with y_i > y_j, both real, per list."""
+        if self.labels.shape[-1] == 0:
+            return self.n_real
+        # -y is ascending along each list, padding (+inf) last
+        ascending = torch.where(
+            self.mask, -self.labels, torch.full_like(self.labels, math.inf)
+        ).contiguous()
+        # documents with a label >= y_i (i included), counted per row
+        not_lower = torch.searchsorted(ascending, ascending, right=True)
+        lower = (self.n_real[:, None] - not_lower).clamp(min=0)
+        return torch.where(self.mask, lower, torch.zeros_like(lower)).sum(dim=-1)
+
+
+def _block_rows(n_queries, n_cols, itemsize):
+    per_row = max(1, n_queries * n_cols * itemsize)
+    return max(1, min(n_cols, PAIR_BLOCK_BYTES // per_row))
+
+
+def _query_groups(n_real, itemsize):
+    """Groups of lists of similar length, longest first: ``[(ids, width)]``.
+
+    Each group is padded only to its own longest list, so a batch of mixed
+    lengths does not pay pair work for the padding of its longest list; a
+    group holds about ``4 * PAIR_BLOCK_BYTES`` of (triangular) pair work.
+    Lists with fewer than two real documents have no pair and are skipped.
+    """
+    lengths = n_real.tolist()
+    order = sorted(range(len(lengths)), key=lambda q: -lengths[q])
+    budget = 4 * PAIR_BLOCK_BYTES
+    groups, current, width = [], [], 0
+    for q in order:
+        if lengths[q] < 2:
+            break
+        if current and (len(current) + 1) * width * width * itemsize > 2 * budget:
+            groups.append((current, width))
+            current = []
+        if not current:
+            width = lengths[q]
+        current.append(q)
+    if current:
+        groups.append((current, width))
+    return groups
+
+
+class _PairwiseFunction(torch.autograd.Function):
+    """Per-list pairwise loss whose forward also computes the score gradient.
+
+    One pass over blocks of rows computes, for pairs ``y_i > y_j``, the sum
+    of ``w_ij f(s_i - s_j)`` and its gradient; only the ``[Q, L]`` gradient is
+    kept for backward, so memory stays at a few blocks whatever ``L``.
+    Lists are sorted by label, so a block of rows ``a:b`` only meets columns
+    ``a:`` (the upper triangle), and grouped by length (see
+    :func:`_query_groups`).
+    """
+
+    @staticmethod
+    def forward(ctx, scores, labels, mask, pair_fn, weight_fn, normalize):
+        pc = PairContext(scores, labels, mask)
+        n_q, n_docs = pc.scores.shape
+        dtype = pc.scores.dtype
+        itemsize = pc.scores.element_size()
+        total = torch.zeros(n_q, dtype=dtype, device=scores.device)
+        grad = torch.zeros(n_q, n_docs, dtype=dtype, device=scores.device)
+        state = weight_fn.prepare(pc) if weight_fn is not None else ()
+        for ids, width in _query_groups(pc.n_real, itemsize):
+            ids = torch.tensor(ids, device=scores.device)
+            s = pc.scores[ids, :width]
+            row_labels = pc.row_labels[ids, :width]
+            col_labels = pc.col_labels[ids, :width]
+            group_state = tuple(t[ids, :width] for t in state)
+            g_total = torch.zeros(len(ids), dtype=dtype, device=scores.device)
+            g_grad = torch.zeros(len(ids), width, dtype=dtype, device=scores.device)
+            step = _block_rows(len(ids), width, itemsize)
+            for a in range(0, width, step):
+                rows, cols = slice(a, min(a + step, width)), slice(a, width)
+                pairs = row_labels[:, rows, None] > col_labels[:, None, cols]
+                if weight_fn is None:
+                    weights = pairs.to(dtype)
+                else:
+                    weights = weight_fn.block(group_state, rows, cols, pairs)
+                diff = s[:, rows, None] - s[:, None, cols]
+                value, deriv = pair_fn.value_and_derivative(diff)
+                deriv.mul_(weights)
+                g_total += value.mul_(weights).sum(dim=(1, 2))
+                g_grad[:, rows] += deriv.sum(dim=2)
+                g_grad[:, cols] -= deriv.sum(dim=1)
+            total[ids] = g_total
+            grad[ids, :width] = g_grad
+        n_pairs = pc.n_pairs()
+        total *= pair_fn.value_scale
+        if normalize:
+            scale = 1.0 / n_pairs.clamp(min=1).to(dtype)
+            total = total * scale
+            grad *= scale[:, None]
+        grad *= pair_fn.derivative_scale
+        ctx.save_for_backward(pc.unsort(grad))
+        ctx.mark_non_differentiable(n_pairs)
+        return total, n_pairs
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_total, grad_pairs):
+        (grad,) = ctx.saved_tensors
+        return grad * grad_total[:, None], None, None, None, None, None
+
+
+def pairwise_per_list(scores, labels, mask, pair_fn, weight_fn=None, normalize=True):
+    r"""Per-list pairwise loss over the pairs with :math:`y_i > y_j`.
+
+    .. math::
+        \ell_q = \frac{1}{Z_q} \sum_{i, j:\, y_i > y_j} w_{ij} \, f(s_i - s_j)
+
+    with :math:`Z_q` the number of such pairs when ``normalize`` is true (else
+    1). ``pair_fn`` gives :math:`f` and :math:`f'` (see
+    :mod:`skrank.losses._pairwise`), ``weight_fn`` the constant weights
+    :math:`w_{ij}` (``None`` = 1; see :mod:`skrank.losses._lambdaweights`).
+    The work is chunked over blocks of rows; the gradient is computed in the
+    forward pass (weights are constants, as in LambdaMART).
+
+    Returns ``(values, valid)``: a list is valid when it has at least one pair.
+    """
+    values, n_pairs = _PairwiseFunction.apply(
+        scores, labels, mask, pair_fn, weight_fn, normalize
+    )
+    return values, n_pairs > 0
