@@ -13,8 +13,10 @@ Data are per-query: a feature row per document ``X``, a graded relevance label
 
 from . import datasets, estimators, losses, metrics, model_selection, utils
 from ._version import __version__
+from .estimators import NeuralRanker
 
 __all__ = [
+    "NeuralRanker",
     "__version__",
     "datasets",
     "estimators",

@@ -1,0 +1,299 @@
+"""Query datasets and length-bucketed batches of padded lists.
+
+A :class:`QueryDataset` holds the rows of a data set sorted by query (one
+conversion through :class:`~skrank.utils.QueryIndex`), as tensors made once
+per fit. A batch is a set of query numbers; it is returned as
+
+- ``X_rows``: ``[n_rows, n_features]`` float32, the rows of the batch's
+  queries, concatenated query after query (row-major order of ``mask``),
+- ``mask``: ``[n_queries, list_len]`` bool, True where a document is real,
+- ``labels``: ``[n_queries, list_len]`` float32, 0 at padding,
+
+so that ``X_pad[mask] = X_rows`` rebuilds the padded ``[Q, L, F]`` tensor for
+context-aware modules, and row-wise modules never compute on padding.
+Everything is built with vectorised index arithmetic from the offsets of the
+query index; there is no Python loop over queries.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from ..utils import QueryIndex
+
+__all__ = ["QueryBatch", "QueryBatchIterator", "QueryDataset", "subsample_lists"]
+
+
+class QueryBatch:
+    """The inputs of a batch: ``X_rows`` and ``mask``; ``len`` = n_queries.
+
+    Unpacks as ``X_rows, mask = batch``. skorch measures a batch by
+    ``len``, which is the number of queries here (not of rows).
+    """
+
+    __slots__ = ("X_rows", "flat_index", "mask")
+
+    #: skorch asks batches whether they are sparse; answering saves an exception.
+    is_sparse = False
+
+    def __init__(self, X_rows, mask, flat_index=None):
+        self.X_rows = X_rows
+        self.mask = mask
+        if flat_index is None:
+            flat_index = torch.flatten(mask).nonzero().squeeze(1)
+        self.flat_index = flat_index
+
+    def pad(self, values):
+        """Scatter per-row ``values`` ``[n_rows, ...]`` into ``[Q, L, ...]`` (zeros).
+
+        Differentiable; uses the precomputed flat positions of the real
+        documents (no boolean-mask indexing).
+        """
+        n_q, width = self.mask.shape
+        out = values.new_zeros((n_q * width, *values.shape[1:]))
+        out = out.index_copy(0, self.flat_index, values)
+        return out.view(n_q, width, *values.shape[1:])
+
+    def __len__(self):
+        return int(self.mask.shape[0])
+
+    def __iter__(self):
+        yield self.X_rows
+        yield self.mask
+
+
+class QueryDataset(torch.utils.data.Dataset):
+    """Rows grouped by query, sorted once, ready to be cut into batches.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        Validated features. Dense input becomes one float32 tensor; sparse
+        input stays sparse (CSR) and is densified batch by batch.
+    y : ndarray of shape (n_samples,), default=None
+        Relevance labels (None for prediction).
+    index : QueryIndex
+        The query index of the rows.
+    device : str, default="cpu"
+        Where the dense tensors live.
+
+    Notes
+    -----
+    ``len(dataset)`` is the number of queries; indexing is not supported,
+    batches come from :meth:`batch`.
+    """
+
+    def __init__(self, X, y, index, device="cpu"):
+        self.index = index
+        self.device = device
+        order = index.order
+        if sp.issparse(X):
+            self.X = sp.csr_matrix(X)[order]
+            self.X.sort_indices()
+            self.sparse = True
+        else:
+            X = np.asarray(X)
+            self.X = torch.as_tensor(
+                np.ascontiguousarray(X[order], dtype=np.float32), device=device
+            )
+            self.sparse = False
+        self.n_features = X.shape[1]
+        if y is None:
+            self.y = self.y_np = None
+        else:
+            self.y_np = np.asarray(y, dtype=np.float32)[order]
+            self.y = torch.as_tensor(self.y_np, device=device)
+        self.offsets = index.offsets
+        self.sizes = index.sizes
+
+    @classmethod
+    def from_arrays(cls, X, y, groups, device="cpu"):
+        """Build the dataset from arrays and query ids."""
+        return cls(X, y, QueryIndex(groups, X.shape[0]), device=device)
+
+    def __len__(self):
+        return int(self.sizes.shape[0])
+
+    def __getitem__(self, i):  # pragma: no cover - batches come from batch()
+        raise TypeError("QueryDataset is iterated through QueryBatchIterator.")
+
+    def subset(self, queries):
+        """A view restricted to the query numbers ``queries`` (sorted)."""
+        sub = object.__new__(type(self))
+        sub.__dict__.update(self.__dict__)
+        queries = np.sort(np.asarray(queries, dtype=np.intp))
+        sub._queries = queries
+        return sub
+
+    @property
+    def queries(self):
+        """The query numbers this dataset iterates over."""
+        q = getattr(self, "_queries", None)
+        return np.arange(len(self.sizes)) if q is None else q
+
+    def n_queries(self):
+        return int(self.queries.shape[0])
+
+    def rows(self, queries):
+        """Sorted-row positions of ``queries`` and the list sizes.
+
+        Returns ``(rows, sizes)``: ``rows`` concatenates the rows of each
+        query in order (no Python loop: one ``repeat`` and one ``arange``).
+        """
+        starts = self.offsets[queries]
+        sizes = self.sizes[queries]
+        total = int(sizes.sum())
+        first = np.cumsum(sizes) - sizes
+        rows = np.repeat(starts - first, sizes) + np.arange(total)
+        return rows, sizes
+
+    def batch(self, queries, rows=None, sizes=None):
+        """Padded batch ``(QueryBatch(X_rows, mask), labels)`` of ``queries``.
+
+        ``rows``/``sizes`` (from :meth:`rows`, possibly subsampled) may be
+        given; by default every row of each query is used.
+        """
+        if rows is None:
+            rows, sizes = self.rows(queries)
+        n_q = sizes.shape[0]
+        width = int(sizes.max()) if n_q else 0
+        dev = self.device
+        sizes_t = torch.as_tensor(sizes, device=dev)
+        mask = torch.arange(width, device=dev)[None, :] < sizes_t[:, None]
+        # flat position (query * width + rank) of each row in the padded batch
+        first = np.cumsum(sizes) - sizes
+        flat = np.arange(rows.shape[0]) + np.repeat(
+            np.arange(n_q) * width - first, sizes
+        )
+        batch_rows = torch.as_tensor(rows, device=dev)
+        if self.sparse:
+            X_rows = torch.as_tensor(
+                self.X[rows].toarray().astype(np.float32, copy=False), device=dev
+            )
+        else:
+            X_rows = self.X.index_select(0, batch_rows)
+        batch = QueryBatch(X_rows, mask, torch.as_tensor(flat, device=dev))
+        labels = None
+        if self.y is not None:
+            labels = batch.pad(self.y.index_select(0, batch_rows))
+        return batch, labels
+
+
+def subsample_lists(rows, sizes, labels, max_length, rng):
+    """Cap each list at ``max_length`` rows, keeping relevant documents first.
+
+    Every list longer than ``max_length`` keeps a random subset of its rows
+    in which documents with a label > 0 are taken before the others (all of
+    them when there are at most ``max_length``; a random subset of them
+    otherwise). Kept rows stay in their original order. Vectorised: one
+    ``lexsort`` over the batch.
+
+    Parameters
+    ----------
+    rows : ndarray of shape (n_rows,)
+        Row positions, list after list.
+    sizes : ndarray of shape (n_lists,)
+        Size of each list.
+    labels : ndarray of shape (n_rows,)
+        The label of each row.
+    max_length : int
+        The cap.
+    rng : numpy.random.Generator
+        Source of randomness.
+
+    Returns
+    -------
+    rows, sizes : ndarray
+        The kept rows and the new sizes.
+    """
+    if sizes.shape[0] == 0 or sizes.max() <= max_length:
+        return rows, sizes
+    code = np.repeat(np.arange(sizes.shape[0]), sizes)
+    priority = (labels > 0).astype(np.float64) + rng.random(rows.shape[0])
+    order = np.lexsort((-priority, code))
+    starts = np.cumsum(sizes) - sizes
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.shape[0]) - np.repeat(starts, sizes)
+    keep = rank < max_length
+    return rows[keep], np.minimum(sizes, max_length)
+
+
+class QueryBatchIterator:
+    """Iterate over a :class:`QueryDataset` in batches of ``batch_size`` queries.
+
+    With ``bucketing=True`` queries are sorted by length (with a random
+    jitter so that batches change between epochs), cut into consecutive
+    batches, and the batch order is shuffled: lists of similar length share
+    a batch and padding stays small on heavy-tailed list lengths. With
+    ``bucketing=False`` and ``shuffle=True`` queries are batched at random.
+
+    Parameters
+    ----------
+    dataset : QueryDataset
+        The queries to iterate over.
+    batch_size : int
+        Number of queries per batch (-1 = all).
+    shuffle : bool, default=False
+        Shuffle between epochs (training).
+    bucketing : bool, default=True
+        Batch queries of similar length together.
+    max_list_length : int, default=None
+        Subsample longer lists in each batch (see :func:`subsample_lists`).
+    rng : numpy.random.Generator, default=None
+        Source of randomness for shuffling, jitter and subsampling.
+    jitter : float, default=0.1
+        Relative jitter of the length used for sorting: lists whose lengths
+        differ by less than about this fraction may swap buckets.
+    """
+
+    def __init__(
+        self,
+        dataset,
+        batch_size,
+        *,
+        shuffle=False,
+        bucketing=True,
+        max_list_length=None,
+        rng=None,
+        jitter=0.1,
+    ):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.bucketing = bucketing
+        self.max_list_length = max_list_length
+        self.rng = np.random.default_rng() if rng is None else rng
+        self.jitter = jitter
+
+    def _batches(self):
+        queries = self.dataset.queries
+        n = queries.shape[0]
+        size = n if self.batch_size in (-1, None) else max(1, int(self.batch_size))
+        if self.bucketing:
+            lengths = np.log(self.dataset.sizes[queries].astype(np.float64))
+            if self.shuffle:
+                lengths = lengths + self.rng.uniform(0.0, self.jitter, n)
+            queries = queries[np.argsort(lengths, kind="stable")]
+        elif self.shuffle:
+            queries = queries[self.rng.permutation(n)]
+        batches = [queries[i : i + size] for i in range(0, n, size)]
+        if self.shuffle and self.bucketing:
+            batches = [batches[i] for i in self.rng.permutation(len(batches))]
+        return batches
+
+    def __len__(self):
+        n = self.dataset.n_queries()
+        size = n if self.batch_size in (-1, None) else max(1, int(self.batch_size))
+        return -(-n // size)
+
+    def __iter__(self):
+        ds = self.dataset
+        for queries in self._batches():
+            if self.max_list_length is not None and ds.y is not None:
+                rows, sizes = ds.rows(queries)
+                rows, sizes = subsample_lists(
+                    rows, sizes, ds.y_np[rows], self.max_list_length, self.rng
+                )
+                yield ds.batch(queries, rows, sizes)
+            else:
+                yield ds.batch(queries)

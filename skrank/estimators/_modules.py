@@ -1,0 +1,226 @@
+"""Scorer modules: torch modules that map document features to scores.
+
+The module protocol
+-------------------
+- A **row-wise** module (the default for any torch module) maps features
+  ``[..., n_features]`` to outputs ``[..., n_outputs]``. :class:`NeuralRanker`
+  calls it on the real documents of a batch only (``[n_rows, n_features]``),
+  so padding never reaches it, and it predicts without ``groups``.
+- A **context-aware** module sets the class attribute
+  ``context_aware = True`` and is called as ``module(X, mask)`` with padded
+  ``X`` of shape ``[n_queries, list_len, n_features]`` and a boolean ``mask``
+  ``[n_queries, list_len]`` (True = a real document); it returns
+  ``[n_queries, list_len, n_outputs]``. It needs ``groups`` in ``predict``.
+
+``n_outputs`` is the number of outputs the loss needs per document
+(``loss.n_outputs``; 1 for all losses but the ordinal one). When a module
+class has ``n_features`` / ``n_outputs`` parameters, :class:`NeuralRanker`
+fills them in from the data and the loss.
+"""
+
+import torch
+from torch import nn
+
+__all__ = ["AttentionScorer", "MLPScorer"]
+
+_ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "gelu": nn.GELU,
+    "tanh": nn.Tanh,
+    "elu": nn.ELU,
+    "leaky_relu": nn.LeakyReLU,
+    "silu": nn.SiLU,
+}
+
+
+def _activation(activation):
+    if isinstance(activation, str):
+        if activation not in _ACTIVATIONS:
+            raise ValueError(
+                "The 'activation' parameter must be a str among "
+                f"{sorted(_ACTIVATIONS)} or a torch module class. "
+                f"Got {activation!r} instead."
+            )
+        return _ACTIVATIONS[activation]()
+    if isinstance(activation, type) and issubclass(activation, nn.Module):
+        return activation()
+    if isinstance(activation, nn.Module):
+        return activation
+    raise ValueError(
+        "The 'activation' parameter must be a str among "
+        f"{sorted(_ACTIVATIONS)} or a torch module class. Got {activation!r} instead."
+    )
+
+
+def _norm(norm, size):
+    if norm is None:
+        return None
+    if norm == "batch":
+        return nn.BatchNorm1d(size)
+    if norm == "layer":
+        return nn.LayerNorm(size)
+    raise ValueError(
+        "The 'norm' parameter must be a str among {'batch', 'layer'} or None. "
+        f"Got {norm!r} instead."
+    )
+
+
+class _BatchNormAnyShape(nn.Module):
+    """BatchNorm1d over the last axis of a tensor of any rank."""
+
+    def __init__(self, bn):
+        super().__init__()
+        self.bn = bn
+
+    def forward(self, x):
+        shape = x.shape
+        return self.bn(x.reshape(-1, shape[-1])).reshape(shape)
+
+
+class MLPScorer(nn.Module):
+    r"""Row-wise multi-layer perceptron scorer.
+
+    Each hidden block is ``Linear -> [norm] -> activation -> [dropout]``; a
+    final ``Linear`` gives ``n_outputs`` outputs per document:
+
+    .. math::
+        f(x) = W_{K+1} \, \sigma(\ldots \sigma(W_1 x + b_1) \ldots) + b_{K+1}
+
+    Parameters
+    ----------
+    n_features : int
+        Number of input features (filled in by :class:`NeuralRanker`).
+    n_outputs : int, default=1
+        Outputs per document (filled in from the loss).
+    hidden_sizes : tuple of int, default=(128, 64)
+        Width of each hidden layer; ``()`` gives a linear scorer.
+    activation : {"relu", "gelu", "tanh", "elu", "leaky_relu", "silu"} or \
+            module class, default="relu"
+        Non-linearity after each hidden layer.
+    dropout : float, default=0.0
+        Dropout probability after each hidden block.
+    norm : {"batch", "layer"} or None, default=None
+        Normalisation inside each hidden block. Batch statistics are taken
+        over the real documents of a batch only.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skrank.estimators import MLPScorer
+    >>> mlp = MLPScorer(n_features=5, hidden_sizes=(8,))
+    >>> mlp(torch.zeros(3, 4, 5)).shape
+    torch.Size([3, 4, 1])
+    """
+
+    context_aware = False
+
+    def __init__(
+        self,
+        n_features,
+        n_outputs=1,
+        hidden_sizes=(128, 64),
+        activation="relu",
+        dropout=0.0,
+        norm=None,
+    ):
+        super().__init__()
+        layers = []
+        size = int(n_features)
+        for width in hidden_sizes:
+            layers.append(nn.Linear(size, int(width)))
+            normalisation = _norm(norm, int(width))
+            if isinstance(normalisation, nn.BatchNorm1d):
+                normalisation = _BatchNormAnyShape(normalisation)
+            if normalisation is not None:
+                layers.append(normalisation)
+            layers.append(_activation(activation))
+            if dropout:
+                layers.append(nn.Dropout(float(dropout)))
+            size = int(width)
+        layers.append(nn.Linear(size, int(n_outputs)))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, X):
+        return self.layers(X)
+
+
+class AttentionScorer(nn.Module):
+    r"""Context-aware scorer: self-attention over the documents of a query.
+
+    Features are projected to ``d_model``, passed through
+    ``n_layers`` Transformer encoder layers that attend over the real
+    documents of the same query (padding is masked with
+    ``src_key_padding_mask``), and mapped to ``n_outputs`` by a linear head,
+    as the Transformer scorer of allRank [1]_:
+
+    .. math::
+        f(X)_i = W_o \, \mathrm{Enc}(X W_p)_i + b_o
+
+    There is no positional encoding: the score of a document does not depend
+    on its position in the input list, only on the set of documents.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of input features (filled in by :class:`NeuralRanker`).
+    n_outputs : int, default=1
+        Outputs per document (filled in from the loss).
+    d_model : int, default=64
+        Width of the encoder.
+    n_heads : int, default=4
+        Attention heads (must divide ``d_model``).
+    n_layers : int, default=2
+        Encoder layers.
+    dim_feedforward : int, default=128
+        Width of the encoder's feed-forward blocks.
+    dropout : float, default=0.1
+        Dropout inside the encoder.
+
+    References
+    ----------
+    .. [1] P. Pobrotyn, T. Bartczak, M. Synowiec, R. Białobrzeski and
+       J. Bojar, "Context-Aware Learning to Rank with Self-Attention",
+       SIGIR eCom 2020.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skrank.estimators import AttentionScorer
+    >>> net = AttentionScorer(n_features=5, d_model=8, n_heads=2, n_layers=1)
+    >>> mask = torch.tensor([[True, True, False]])
+    >>> net(torch.zeros(1, 3, 5), mask).shape
+    torch.Size([1, 3, 1])
+    """
+
+    context_aware = True
+
+    def __init__(
+        self,
+        n_features,
+        n_outputs=1,
+        d_model=64,
+        n_heads=4,
+        n_layers=2,
+        dim_feedforward=128,
+        dropout=0.1,
+    ):
+        super().__init__()
+        self.project = nn.Linear(int(n_features), int(d_model))
+        layer = nn.TransformerEncoderLayer(
+            d_model=int(d_model),
+            nhead=int(n_heads),
+            dim_feedforward=int(dim_feedforward),
+            dropout=float(dropout),
+            batch_first=True,
+        )
+        self.encoder = nn.TransformerEncoder(
+            layer, num_layers=int(n_layers), enable_nested_tensor=False
+        )
+        self.head = nn.Linear(int(d_model), int(n_outputs))
+
+    def forward(self, X, mask=None):
+        if mask is None:
+            mask = torch.ones(X.shape[:-1], dtype=torch.bool, device=X.device)
+        h = self.project(X)
+        h = self.encoder(h, src_key_padding_mask=~mask)
+        return self.head(h)
