@@ -116,11 +116,29 @@ class RankingLoss(nn.Module):
     Losses combine with ``+`` and scalar ``*``: ``ListNet() + 0.5 * RankNet()``
     is a :class:`CombinedLoss`.
 
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default="mean"
+        ``"mean"`` averages over the contributing lists, ``"sum"`` adds them,
+        ``"none"`` returns one value per list (0 for lists that do not count).
+
     Attributes
     ----------
     n_outputs : int
         How many outputs per document the scorer module must produce (1 for
         every loss except the ordinal one).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skrank.losses import RankingLoss
+    >>> class MeanScore(RankingLoss):
+    ...     def per_list(self, scores, labels, mask):
+    ...         counts = mask.sum(-1)
+    ...         values = (scores * mask).sum(-1) / counts.clamp(min=1)
+    ...         return values, counts > 0
+    >>> MeanScore()(torch.tensor([[1.0, 3.0]]), torch.tensor([[0.0, 1.0]]))
+    tensor(2.)
     """
 
     n_outputs = 1
@@ -130,12 +148,26 @@ class RankingLoss(nn.Module):
         self.reduction = reduction
 
     def per_list(self, scores, labels, mask):
-        """Return ``(values, valid)``: one loss per list and which lists count.
+        """Return one loss per list and which lists count.
 
-        ``scores`` and ``labels`` are ``[n_queries, list_len]`` tensors (scores
-        ``[..., n_outputs]`` when ``n_outputs > 1``) and ``mask`` is boolean.
         Values at padded positions are arbitrary and must not leak into the
         result or its gradient.
+
+        Parameters
+        ----------
+        scores : torch.Tensor of shape (n_queries, list_len)
+            Scores (``(n_queries, list_len, n_outputs)`` when ``n_outputs > 1``).
+        labels : torch.Tensor of shape (n_queries, list_len)
+            Graded relevance labels, in the dtype of ``scores``.
+        mask : torch.Tensor of shape (n_queries, list_len)
+            Boolean, True for a real document.
+
+        Returns
+        -------
+        values : torch.Tensor of shape (n_queries,)
+            The loss of each list.
+        valid : torch.Tensor of shape (n_queries,)
+            Boolean, True for the lists that contribute.
         """
         raise NotImplementedError
 
@@ -149,7 +181,18 @@ class RankingLoss(nn.Module):
         return reduce_lists(values, valid, self.reduction)
 
     def score_from_output(self, output):
-        """Map the scorer's raw output ``[..., n_outputs]`` to one ranking score."""
+        """Map the scorer's raw output to one ranking score per document.
+
+        Parameters
+        ----------
+        output : torch.Tensor of shape (..., n_outputs)
+            The module's raw output.
+
+        Returns
+        -------
+        scores : torch.Tensor of shape (...)
+            The ranking score (the single output, squeezed).
+        """
         if output.dim() >= 1 and output.shape[-1] == 1:
             return output.squeeze(-1)
         return output

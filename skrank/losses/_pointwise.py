@@ -269,5 +269,16 @@ class OrdinalLoss(_Pointwise):
         return bce.sum(dim=-1)
 
     def score_from_output(self, output):
-        """Expected grade :math:`\\sum_t \\sigma(f_t)` from ``[..., n_outputs]``."""
+        """Expected grade :math:`\\sum_t \\sigma(f_t)` of the threshold logits.
+
+        Parameters
+        ----------
+        output : torch.Tensor of shape (..., n_outputs)
+            Logits :math:`f_t` of :math:`P(y > t)`, one per threshold.
+
+        Returns
+        -------
+        scores : torch.Tensor of shape (...)
+            The expected grade, used as the ranking score.
+        """
         return torch.sigmoid(output).sum(dim=-1)

@@ -8,7 +8,29 @@ _LOSSES = {}
 
 
 def register_loss(name):
-    """Class decorator: make a loss class available as ``get_loss(name)``."""
+    """Class decorator: make a loss class available as ``get_loss(name)``.
+
+    Parameters
+    ----------
+    name : str
+        The registry name (lowercase by convention).
+
+    Returns
+    -------
+    decorator : callable
+        Registers the class and returns it unchanged.
+
+    Examples
+    --------
+    >>> from skrank.losses import RankingLoss, get_loss, register_loss
+    >>> @register_loss("my_zero_loss")
+    ... class ZeroLoss(RankingLoss):
+    ...     def per_list(self, scores, labels, mask):
+    ...         return (scores * 0).sum(-1), mask.any(-1)
+    >>> type(get_loss("my_zero_loss")).__name__
+    'ZeroLoss'
+    >>> _ = _LOSSES.pop("my_zero_loss")  # keep the doctest side-effect free
+    """
 
     def decorator(cls):
         if name in _LOSSES and _LOSSES[name] is not cls:

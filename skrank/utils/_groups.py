@@ -176,22 +176,68 @@ class QueryIndex:
         return np.arange(self.n_samples) - np.repeat(self.offsets[:-1], self.sizes)
 
     def sort(self, values):
-        """Return ``values`` (rows first) reordered so that queries are contiguous."""
+        """Reorder per-row ``values`` so that the rows of each query are contiguous.
+
+        Parameters
+        ----------
+        values : array-like of shape (n_samples, ...)
+            One entry per row, in input row order.
+
+        Returns
+        -------
+        sorted_values : ndarray of shape (n_samples, ...)
+            ``values[order]``: query 0's rows first.
+        """
         return np.asarray(values)[self.order]
 
     def unsort(self, values):
-        """Inverse of :meth:`sort`: put sorted rows back in input row order."""
+        """Inverse of :meth:`sort`: put sorted rows back in input row order.
+
+        Parameters
+        ----------
+        values : array-like of shape (n_samples, ...)
+            One entry per row, in query-sorted order.
+
+        Returns
+        -------
+        unsorted_values : ndarray of shape (n_samples, ...)
+            The entries in input row order.
+        """
         values = np.asarray(values)
         out = np.empty_like(values)
         out[self.order] = values
         return out
 
     def reduce(self, values, ufunc=np.add):
-        """Reduce sorted per-row ``values`` to one value per query with ``ufunc``."""
+        """Reduce sorted per-row ``values`` to one value per query.
+
+        Parameters
+        ----------
+        values : array-like of shape (n_samples, ...)
+            One entry per row, in query-sorted order (see :meth:`sort`).
+        ufunc : numpy ufunc, default=numpy.add
+            The reduction (``np.add``, ``np.maximum``, ...).
+
+        Returns
+        -------
+        reduced : ndarray of shape (n_queries, ...)
+            ``ufunc.reduceat`` over each query's rows.
+        """
         return ufunc.reduceat(np.asarray(values), self.offsets[:-1], axis=0)
 
     def rows_of(self, query_codes):
-        """Row indices (input order) of the queries numbered ``query_codes``."""
+        """Row indices (input order) of the given queries.
+
+        Parameters
+        ----------
+        query_codes : array-like of int
+            Query numbers (indices into :attr:`query_ids`).
+
+        Returns
+        -------
+        rows : ndarray of int
+            The rows of those queries, in increasing row order.
+        """
         return np.flatnonzero(np.isin(self.codes, query_codes))
 
     def __repr__(self):
