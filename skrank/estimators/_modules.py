@@ -94,9 +94,9 @@ class MLPScorer(nn.Module):
         Outputs per document (filled in from the loss).
     hidden_sizes : tuple of int, default=(128, 64)
         Width of each hidden layer; ``()`` gives a linear scorer.
-    activation : {"relu", "gelu", "tanh", "elu", "leaky_relu", "silu"} or \
-            module class, default="relu"
-        Non-linearity after each hidden layer.
+    activation : str or torch.nn.Module class, default="relu"
+        Non-linearity after each hidden layer: one of ``"relu"``, ``"gelu"``,
+        ``"tanh"``, ``"elu"``, ``"leaky_relu"``, ``"silu"``, or a module class.
     dropout : float, default=0.0
         Dropout probability after each hidden block.
     norm : {"batch", "layer"} or None, default=None

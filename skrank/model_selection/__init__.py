@@ -1,3 +1,23 @@
-"""Query-aware model selection and ranker comparison."""
+"""Query-aware model selection and the comparison of rankers.
 
-__all__ = []
+- :func:`compare_rankers` fits several rankers and regressors on the same
+  query splits and returns a :class:`RankerComparison` with per-query scores,
+  a summary table, paired significance tests, timings and a plot.
+- :func:`check_query_splits` refuses cross-validation splits that cut a query.
+- :class:`GroupSizeRanker` lets rankers that want group sizes (LightGBM,
+  XGBoost) take skrank's query ids.
+
+Splitting itself is scikit-learn's :class:`~sklearn.model_selection.GroupKFold`
+(or any group-aware splitter) given the query ids as ``groups``.
+"""
+
+from ._adapters import GroupSizeRanker
+from ._compare import RankerComparison, compare_rankers
+from ._split import check_query_splits
+
+__all__ = [
+    "GroupSizeRanker",
+    "RankerComparison",
+    "check_query_splits",
+    "compare_rankers",
+]
