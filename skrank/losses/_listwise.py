@@ -104,18 +104,26 @@ class ListNet(RankingLoss):
         check_hyperparams(self, self._constraints)
         valid = _two_or_more(mask)
         if self.target == "softmax":
-            log_p = masked_log_softmax(labels, mask)
-            p = log_p.exp().masked_fill_(~mask, 0.0)
-        else:
-            zeros = torch.zeros_like(labels)
-            kind = "linear" if self.target == "linear" else "exponential"
-            weights = torch.where(
-                mask, gain_fn(torch.where(mask, labels, zeros), kind), zeros
-            )
-            total = weights.sum(dim=-1, keepdim=True)
-            valid = valid & (total[:, 0] > 0)
-            p = weights / total.clamp(min=torch.finfo(labels.dtype).tiny)
-            log_p = torch.where(p > 0, p.clamp(min=1e-300).log(), zeros)
+            # Padding gets the lowest finite value: exactly zero probability,
+            # and p * log q stays finite (0 * finite) so nothing leaks into
+            # the value or the gradient, with no extra masking pass.
+            fill = torch.finfo(scores.dtype).min
+            log_p = torch.log_softmax(labels.masked_fill(~mask, fill), dim=-1)
+            log_q = torch.log_softmax(scores.masked_fill(~mask, fill), dim=-1)
+            p = log_p.exp()
+            values = -(p * log_q).sum(dim=-1)
+            if self.form == "kl":
+                values = values + (p * log_p).sum(dim=-1)
+            return values, valid
+        zeros = torch.zeros_like(labels)
+        kind = "linear" if self.target == "linear" else "exponential"
+        weights = torch.where(
+            mask, gain_fn(torch.where(mask, labels, zeros), kind), zeros
+        )
+        total = weights.sum(dim=-1, keepdim=True)
+        valid = valid & (total[:, 0] > 0)
+        p = weights / total.clamp(min=torch.finfo(labels.dtype).tiny)
+        log_p = torch.where(p > 0, p.clamp(min=1e-300).log(), zeros)
         log_q = masked_log_softmax(scores, mask)
         values = -(p * log_q).sum(dim=-1)
         if self.form == "kl":
