@@ -2,8 +2,7 @@
 
 import inspect
 
-from sklearn.utils.metadata_routing import MetadataRequest, _MetadataRequester
-
+from ..utils._validation import MetadataRequest, MetadataRequester
 from ._ranking import (
     _parse_metric_name,
     err_score,
@@ -39,7 +38,7 @@ def _predict_takes_groups(estimator):
     )
 
 
-class _RankingScorer(_MetadataRequester):
+class _RankingScorer(MetadataRequester):
     """Score ``estimator.predict(X)`` with a ranking metric over query ids.
 
     Called as ``scorer(estimator, X, y_true, groups=groups)``. It requests

@@ -12,6 +12,8 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
     validate_params,
 )
+from sklearn.utils.metadata_routing import MetadataRequest
+from sklearn.utils.metadata_routing import _MetadataRequester as MetadataRequester
 from sklearn.utils.validation import (
     check_array,
     check_consistent_length,
@@ -22,6 +24,8 @@ from sklearn.utils.validation import (
 __all__ = [
     "HasMethods",
     "Interval",
+    "MetadataRequest",
+    "MetadataRequester",
     "StrOptions",
     "check_array",
     "check_consistent_length",
