@@ -174,6 +174,11 @@ class RankingLoss(nn.Module):
     def forward(self, scores, labels, mask=None):
         name = type(self).__name__
         _check_reduction(self.reduction, name)
+        # Hyper-parameters may have been reassigned since __init__; checking
+        # them costs microseconds, once per call, for every loss.
+        constraints = getattr(self, "_constraints", None)
+        if constraints:
+            check_hyperparams(self, constraints)
         scores, labels, mask = check_loss_inputs(
             scores, labels, mask, n_outputs=self.n_outputs, name=name
         )

@@ -101,7 +101,6 @@ class ListNet(RankingLoss):
         check_hyperparams(self, self._constraints)
 
     def per_list(self, scores, labels, mask):
-        check_hyperparams(self, self._constraints)
         valid = _two_or_more(mask)
         if self.target == "softmax":
             # Padding gets the lowest finite value: exactly zero probability,
@@ -217,7 +216,6 @@ class ListMLE(RankingLoss):
         return keys.to(scores.device)
 
     def per_list(self, scores, labels, mask):
-        check_hyperparams(self, self._constraints)
         # ties first (ascending key), then labels descending, padding first
         first = torch.argsort(self._tie_keys(scores), dim=-1, stable=True)
         key = torch.where(mask, labels, torch.full_like(labels, math.inf))
@@ -316,7 +314,6 @@ class ApproxNDCG(RankingLoss):
         check_hyperparams(self, self._constraints)
 
     def per_list(self, scores, labels, mask):
-        check_hyperparams(self, self._constraints)
         gains, ideal = _gains_and_ideal(labels, mask, self.gain, self.k)
         valid = (ideal > 0) & _two_or_more(mask)
         inv = torch.where(valid, 1.0 / ideal.clamp(min=1e-30), torch.zeros_like(ideal))
@@ -415,7 +412,6 @@ class NeuralNDCG(RankingLoss):
         check_hyperparams(self, self._constraints)
 
     def per_list(self, scores, labels, mask):
-        check_hyperparams(self, self._constraints)
         gains, ideal = _gains_and_ideal(labels, mask, self.gain, self.k)
         valid = (ideal > 0) & _two_or_more(mask)
         ideal = torch.where(valid, ideal, torch.zeros_like(ideal))
