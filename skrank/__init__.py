@@ -9,11 +9,31 @@ Data are per-query: a feature row per document ``X``, a graded relevance label
 - :mod:`skrank.datasets`: LETOR/SVMlight loaders and a synthetic generator.
 - :mod:`skrank.model_selection`: query-aware comparison of rankers.
 - :mod:`skrank.utils`: the query index.
+
+The numpy layers (metrics, datasets, model_selection, utils) never import
+torch: ``skrank.losses``, ``skrank.estimators`` and ``NeuralRanker`` load on
+first access (PEP 562), so a LightGBM user pays nothing for torch.
 """
 
-from . import datasets, estimators, losses, metrics, model_selection, utils
+import importlib
+
+from . import datasets, metrics, model_selection, utils
 from ._version import __version__
-from .estimators import NeuralRanker
+
+_LAZY_SUBMODULES = ("estimators", "losses")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name == "NeuralRanker":
+        return importlib.import_module(".estimators", __name__).NeuralRanker
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "NeuralRanker",

@@ -8,6 +8,8 @@ import importlib
 import importlib.metadata
 import inspect
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -140,14 +142,23 @@ def test_public_names_are_defined_in_private_modules(module_name):
     )
 
 
+def test_package_ships_no_tests():
+    # Tests live in the top-level tests/ folder, never inside the package.
+    inside = sorted(
+        str(path.relative_to(PACKAGE_DIR.parent))
+        for path in PACKAGE_DIR.rglob("*")
+        if path.name == "tests" or path.name.startswith("test_")
+    )
+    assert not inside, f"Tests inside the package: {inside}"
+
+
 def test_no_public_module_files():
-    # Every Python file of the package, outside the tests folders, is private:
-    # __init__.py, __main__.py or _name.py.
+    # Every Python file of the package is private: __init__.py, __main__.py
+    # or _name.py.
     public_files = [
         str(path.relative_to(PACKAGE_DIR.parent))
         for path in PACKAGE_DIR.rglob("*.py")
-        if "tests" not in path.relative_to(PACKAGE_DIR).parts
-        and not path.name.startswith("_")
+        if not path.name.startswith("_")
     ]
     assert not public_files, (
         f"Public module files {sorted(public_files)}: name them _name.py and "
@@ -291,3 +302,17 @@ def test_light_parser_finds_problems():
     assert errors[0].startswith("PR01") and "key" in errors[0]
     assert errors[1].startswith("EX01")
     assert _light_docstring_errors(lambda: None) == ["GL08 no docstring"]
+
+
+def test_numpy_layers_import_without_torch():
+    # Metrics, scorers, datasets and the comparison need no torch: a LightGBM
+    # user must not pay for importing it. Checked in a fresh interpreter.
+    code = (
+        "import sys, skrank, skrank.metrics, skrank.datasets, "
+        "skrank.model_selection, skrank.utils\n"
+        "loaded = sorted(m for m in ('torch', 'skorch') if m in sys.modules)\n"
+        "assert not loaded, loaded\n"
+        "skrank.NeuralRanker\n"
+        "assert 'torch' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
