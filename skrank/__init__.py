@@ -8,6 +8,7 @@ Data are per-query: a feature row per document ``X``, a graded relevance label
 - :mod:`skrank.estimators`: :class:`NeuralRanker` and scorer modules.
 - :mod:`skrank.datasets`: LETOR/SVMlight loaders and a synthetic generator.
 - :mod:`skrank.model_selection`: query-aware comparison of rankers.
+- :mod:`skrank.inspection`: permutation importance scored per query.
 - :mod:`skrank.utils`: the query index.
 
 The numpy layers (metrics, datasets, model_selection, utils) never import
@@ -17,7 +18,7 @@ first access (PEP 562), so a LightGBM user pays nothing for torch.
 
 import importlib
 
-from . import datasets, metrics, model_selection, utils
+from . import datasets, inspection, metrics, model_selection, utils
 from ._version import __version__
 
 _LAZY_SUBMODULES = ("estimators", "losses")
@@ -40,6 +41,7 @@ __all__ = [
     "__version__",
     "datasets",
     "estimators",
+    "inspection",
     "losses",
     "metrics",
     "model_selection",
