@@ -10,9 +10,11 @@ from ._svmlight import (
     load_svmlight_ranking_files,
 )
 from ._synthetic import make_ranking
+from ._table import load_ranking_table
 
 __all__ = [
     "load_letor_fold",
+    "load_ranking_table",
     "load_svmlight_ranking",
     "load_svmlight_ranking_files",
     "make_ranking",
