@@ -6,6 +6,8 @@ per metric returning a value per query. The public ``*_score`` functions are
 thin wrappers that average these values over queries.
 """
 
+import contextlib
+import contextvars
 import re
 import warnings
 from numbers import Integral, Real
@@ -351,9 +353,36 @@ def _fill(values, defined, no_relevant):
     return values
 
 
+class _NoQueryDefined(Exception):
+    """No query has a relevant document (raised only inside a scorer call)."""
+
+    def __init__(self, caller):
+        super().__init__(caller)
+        self.caller = caller
+
+
+_IN_SCORER = contextvars.ContextVar("skrank_in_scorer", default=False)
+
+
+@contextlib.contextmanager
+def _scorer_context():
+    """While active, an undefined mean raises ``_NoQueryDefined`` (no NaN).
+
+    The scorers turn it into their documented constant; a context variable
+    (not a warnings filter) so that threads never see each other's state.
+    """
+    token = _IN_SCORER.set(True)
+    try:
+        yield
+    finally:
+        _IN_SCORER.reset(token)
+
+
 def _average(values, defined, no_relevant, caller):
     if no_relevant == "skip":
         if not defined.any():
+            if _IN_SCORER.get():
+                raise _NoQueryDefined(caller)
             warnings.warn(
                 f"No query has a relevant document, so {caller} is undefined and "
                 f"NaN is returned. Pass no_relevant=0.0 or 1.0 to count such "

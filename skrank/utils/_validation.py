@@ -1,19 +1,19 @@
 """One shim over scikit-learn's validation helpers (some are private).
 
-Everything in skrank validates through these names, so a change in
-scikit-learn's private API is fixed here once.
+Everything in skrank, tests included, takes scikit-learn's private names from
+here only (``sklearn.utils._param_validation``), so a change in scikit-learn's
+private API is fixed here once.
 """
 
 import numpy as np
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
+    InvalidParameterError,
     StrOptions,
     validate_parameter_constraints,
     validate_params,
 )
-from sklearn.utils.metadata_routing import MetadataRequest
-from sklearn.utils.metadata_routing import _MetadataRequester as MetadataRequester
 from sklearn.utils.validation import (
     check_array,
     check_consistent_length,
@@ -24,8 +24,7 @@ from sklearn.utils.validation import (
 __all__ = [
     "HasMethods",
     "Interval",
-    "MetadataRequest",
-    "MetadataRequester",
+    "InvalidParameterError",
     "StrOptions",
     "check_array",
     "check_consistent_length",

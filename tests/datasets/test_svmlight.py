@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.datasets import dump_svmlight_file
-from sklearn.utils._param_validation import InvalidParameterError
 
 from skrank.datasets import (
     load_letor_fold,
     load_svmlight_ranking,
     load_svmlight_ranking_files,
 )
+from skrank.utils._validation import InvalidParameterError
 
 LETOR_LINES = [
     "2 qid:10002 1:0.5 2:0.25 3:1 #docid = GX008-86-4444840 inc = 1 prob = 0.08",
