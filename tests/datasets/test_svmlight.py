@@ -467,7 +467,7 @@ def test_float32_sparse_never_builds_a_dense_copy():
     )
     tracemalloc.start()
     try:
-        X, y, groups = load_svmlight_ranking(io.BytesIO(rows), dtype=np.float32)
+        X, _, groups = load_svmlight_ranking(io.BytesIO(rows), dtype=np.float32)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
