@@ -22,6 +22,7 @@ from ..utils._validation import (
     StrOptions,
     check_relevance,
     check_scores,
+    validate_parameter_constraints,
     validate_params,
 )
 from ._gains import GAINS, check_gain_overflow, discount, scaled_gain
@@ -44,6 +45,39 @@ _COMMON = {
     "groups": ["array-like"],
     "k": _K,
 }
+
+
+_MAX_GRADE = [Interval(Real, 0, None, closed="neither")]
+#: The declarative constraints of each public metric (the scorers validate
+#: their keyword arguments with them when they are made).
+_CONSTRAINTS = {
+    "ndcg_score": {**_COMMON, "gain": [StrOptions(set(GAINS))]},
+    "map_score": {**_COMMON, "relevance_threshold": _THRESHOLD},
+    "mrr_score": {**_COMMON, "relevance_threshold": _THRESHOLD},
+    "err_score": {**_COMMON, "max_grade": _MAX_GRADE},
+    "precision_at_k_score": {**_COMMON, "relevance_threshold": _THRESHOLD},
+    "recall_at_k_score": {**_COMMON, "relevance_threshold": _THRESHOLD},
+}
+
+
+def _check_options(caller, k=None, no_relevant="skip"):
+    """Checks the declarative constraints cannot express; returns no_relevant.
+
+    ``k=True`` passes ``Interval(Integral, ...)`` (a bool is an int) and is
+    refused here.
+    """
+    if isinstance(k, bool):
+        raise ValueError(
+            f"The 'k' parameter of {caller} must be an int in the range [1, inf) "
+            f"or None. Got {k!r} instead."
+        )
+    return _check_no_relevant(no_relevant, caller)
+
+
+def _check_metric_kwargs(name, kwargs):
+    """Validate keyword arguments for the public metric ``name`` up front."""
+    validate_parameter_constraints(_CONSTRAINTS[name], kwargs, caller_name=name)
+    _check_options(name, kwargs.get("k"), kwargs.get("no_relevant", "skip"))
 
 
 def _check_no_relevant(no_relevant, caller):
@@ -395,10 +429,7 @@ def _average(values, defined, no_relevant, caller):
     return float(_fill(values, defined, no_relevant).mean())
 
 
-@validate_params(
-    {**_COMMON, "gain": [StrOptions(set(GAINS))]},
-    prefer_skip_nested_validation=True,
-)
+@validate_params(_CONSTRAINTS["ndcg_score"], prefer_skip_nested_validation=True)
 def ndcg_score(
     y_true, y_score, groups, *, k=None, gain="exponential", no_relevant="skip"
 ):
@@ -463,15 +494,13 @@ def ndcg_score(
     >>> round(ndcg_score(y_true, y_score, groups), 4)
     0.7414
     """
-    no_relevant = _check_no_relevant(no_relevant, "ndcg_score")
+    no_relevant = _check_options("ndcg_score", k, no_relevant)
     lists = _RankedLists(y_true, y_score, groups, "ndcg_score")
     values, defined = lists.ndcg(k, gain)
     return _average(values, defined, no_relevant, "ndcg_score")
 
 
-@validate_params(
-    {**_COMMON, "relevance_threshold": _THRESHOLD}, prefer_skip_nested_validation=True
-)
+@validate_params(_CONSTRAINTS["map_score"], prefer_skip_nested_validation=True)
 def map_score(
     y_true, y_score, groups, *, k=None, relevance_threshold=1, no_relevant="skip"
 ):
@@ -529,15 +558,13 @@ def map_score(
     >>> round(map_score(y_true, y_score, groups), 4)
     0.5833
     """
-    no_relevant = _check_no_relevant(no_relevant, "map_score")
+    no_relevant = _check_options("map_score", k, no_relevant)
     lists = _RankedLists(y_true, y_score, groups, "map_score")
     values, defined = lists.average_precision(k, relevance_threshold)
     return _average(values, defined, no_relevant, "map_score")
 
 
-@validate_params(
-    {**_COMMON, "relevance_threshold": _THRESHOLD}, prefer_skip_nested_validation=True
-)
+@validate_params(_CONSTRAINTS["mrr_score"], prefer_skip_nested_validation=True)
 def mrr_score(
     y_true, y_score, groups, *, k=None, relevance_threshold=1, no_relevant="skip"
 ):
@@ -592,16 +619,13 @@ def mrr_score(
     >>> mrr_score(y_true, y_score, groups)
     0.5
     """
-    no_relevant = _check_no_relevant(no_relevant, "mrr_score")
+    no_relevant = _check_options("mrr_score", k, no_relevant)
     lists = _RankedLists(y_true, y_score, groups, "mrr_score")
     values, defined = lists.reciprocal_rank(k, relevance_threshold)
     return _average(values, defined, no_relevant, "mrr_score")
 
 
-@validate_params(
-    {**_COMMON, "max_grade": [Interval(Real, 0, None, closed="neither")]},
-    prefer_skip_nested_validation=True,
-)
+@validate_params(_CONSTRAINTS["err_score"], prefer_skip_nested_validation=True)
 def err_score(y_true, y_score, groups, *, k=None, max_grade=4, no_relevant="skip"):
     r"""Expected reciprocal rank (cascade model), averaged over queries.
 
@@ -655,14 +679,14 @@ def err_score(y_true, y_score, groups, *, k=None, max_grade=4, no_relevant="skip
     >>> round(err_score(y_true, y_score, groups), 4)
     0.5007
     """
-    no_relevant = _check_no_relevant(no_relevant, "err_score")
+    no_relevant = _check_options("err_score", k, no_relevant)
     lists = _RankedLists(y_true, y_score, groups, "err_score")
     values, defined = lists.err(k, max_grade)
     return _average(values, defined, no_relevant, "err_score")
 
 
 @validate_params(
-    {**_COMMON, "relevance_threshold": _THRESHOLD}, prefer_skip_nested_validation=True
+    _CONSTRAINTS["precision_at_k_score"], prefer_skip_nested_validation=True
 )
 def precision_at_k_score(
     y_true, y_score, groups, *, k=None, relevance_threshold=1, no_relevant="skip"
@@ -717,15 +741,13 @@ def precision_at_k_score(
     >>> precision_at_k_score(y_true, y_score, groups, k=2)
     0.25
     """
-    no_relevant = _check_no_relevant(no_relevant, "precision_at_k_score")
+    no_relevant = _check_options("precision_at_k_score", k, no_relevant)
     lists = _RankedLists(y_true, y_score, groups, "precision_at_k_score")
     values, defined = lists.precision(k, relevance_threshold)
     return _average(values, defined, no_relevant, "precision_at_k_score")
 
 
-@validate_params(
-    {**_COMMON, "relevance_threshold": _THRESHOLD}, prefer_skip_nested_validation=True
-)
+@validate_params(_CONSTRAINTS["recall_at_k_score"], prefer_skip_nested_validation=True)
 def recall_at_k_score(
     y_true, y_score, groups, *, k=None, relevance_threshold=1, no_relevant="skip"
 ):
@@ -776,7 +798,7 @@ def recall_at_k_score(
     >>> recall_at_k_score(y_true, y_score, groups, k=2)
     0.25
     """
-    no_relevant = _check_no_relevant(no_relevant, "recall_at_k_score")
+    no_relevant = _check_options("recall_at_k_score", k, no_relevant)
     lists = _RankedLists(y_true, y_score, groups, "recall_at_k_score")
     values, defined = lists.recall(k, relevance_threshold)
     return _average(values, defined, no_relevant, "recall_at_k_score")
@@ -808,7 +830,7 @@ def _parse_metric_name(name):
         "metrics": [str, list, tuple],
         "gain": [StrOptions(set(GAINS))],
         "relevance_threshold": _THRESHOLD,
-        "max_grade": [Interval(Real, 0, None, closed="neither")],
+        "max_grade": _MAX_GRADE,
     },
     prefer_skip_nested_validation=True,
 )
@@ -873,6 +895,11 @@ def per_query_scores(
     """
     no_relevant = _check_no_relevant(no_relevant, "per_query_scores")
     names = [metrics] if isinstance(metrics, str) else list(metrics)
+    if not names:
+        raise ValueError(
+            "metrics must name at least one metric, e.g. ('ndcg@10', 'map'). "
+            "Got an empty sequence."
+        )
     parsed = [_parse_metric_name(name) for name in names]
     lists = _RankedLists(y_true, y_score, groups, "per_query_scores")
     scores = {}

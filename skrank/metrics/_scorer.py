@@ -13,6 +13,7 @@ from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from ._ranking import (
+    _check_metric_kwargs,
     _NoQueryDefined,
     _parse_metric_name,
     _scorer_context,
@@ -214,6 +215,10 @@ def make_ranking_scorer(metric, **kwargs):
             f"argument(s) {unknown}; valid ones are "
             f"{[p for p in params if p not in ('y_true', 'y_score', 'groups')]}."
         )
+    if metric in _BY_NAME.values():
+        # the metric's own messages, now rather than at every scoring call
+        # (inside a search, scikit-learn would turn them into NaN scores)
+        _check_metric_kwargs(metric.__name__, kwargs)
     return _RankingScorer(metric, kwargs)
 
 
