@@ -346,6 +346,18 @@ def _read(f, *, dtype, ensure_all_finite, zero_based):
     return parsed
 
 
+def _check_dtype(dtype, caller):
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError:
+        kind = None
+    if kind != "f":
+        raise ValueError(
+            f"The 'dtype' parameter of {caller} must be a floating dtype such as "
+            f"np.float32 or np.float64. Got {dtype!r} instead."
+        )
+
+
 def _load(sources, *, n_features, dtype, dense, zero_based, ensure_all_finite=True):
     """Load paths or file objects into a list of ``(X, y, groups)`` tuples."""
     files = [
@@ -499,6 +511,7 @@ def load_svmlight_ranking(
     >>> groups
     array([7, 7, 9])
     """
+    _check_dtype(dtype, "load_svmlight_ranking")
     return _load(
         [path_or_file],
         n_features=n_features,
@@ -583,6 +596,7 @@ def load_svmlight_ranking_files(
     >>> g_test
     array([2, 2])
     """
+    _check_dtype(dtype, "load_svmlight_ranking_files")
     files = list(files)
     if not files:
         raise ValueError("files is empty; pass at least one path or file object.")
@@ -688,6 +702,7 @@ def load_letor_fold(
     >>> sorted(fold.files)
     ['test', 'train', 'vali']
     """
+    _check_dtype(dtype, "load_letor_fold")
     folder_path = Path(folder)
     if not folder_path.is_dir():
         where = (

@@ -332,7 +332,13 @@ class QueryIndex:
         >>> index.rows([2, 0])
         array([3, 4, 5, 0, 1])
         """
-        queries = np.asarray(queries, dtype=np.intp).reshape(-1)
+        queries = np.asarray(queries).reshape(-1)
+        if queries.size and queries.dtype.kind not in "iu":
+            raise ValueError(
+                "queries must hold query numbers (ints indexing query_ids). "
+                f"Got dtype {queries.dtype} instead."
+            )
+        queries = queries.astype(np.intp, copy=False)
         sizes = self.sizes[queries]
         first = np.cumsum(sizes) - sizes
         return np.repeat(self.offsets[queries] - first, sizes) + np.arange(
