@@ -149,7 +149,7 @@ class _RankedLists:
         return self.sizes.shape[0]
 
     def _per_query(self, row_values):
-        return np.add.reduceat(row_values, self.starts)
+        return self.index.reduce(row_values)
 
     def _group_mean(self, row_values):
         """Replace each row value by the mean over its tie group (a new array)."""
@@ -195,7 +195,7 @@ class _RankedLists:
         result is exact, and ``2**1023 - 1`` gains cannot overflow the sums.
         """
         check_gain_overflow(self.y, gain_kind, caller=self.caller)
-        top = np.maximum.reduceat(self.y, self.starts)
+        top = self.index.reduce(self.y, np.maximum)
         if gain_kind == "exponential":
             shift = np.floor(top)
         else:
