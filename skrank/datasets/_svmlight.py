@@ -121,7 +121,10 @@ def _blocks(stream, name):
         chunk = stream.read(_BLOCK)
         eof = not chunk
         text = rest + chunk
-        if start and (len(text) >= 3 or eof):
+        if start and len(text) < 3 and not eof:
+            rest = text  # too short to tell whether it starts with a BOM
+            continue
+        if start:
             start = False
             if text.startswith(_BOM):
                 text = text[3:]

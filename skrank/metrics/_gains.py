@@ -6,6 +6,8 @@ uses exactly the gain and discount that the metric reports.
 labels can be held in a floating-point type at all.
 """
 
+import math
+
 import numpy as np
 
 __all__ = ["GAINS", "check_gain_overflow", "discount", "gain", "scaled_gain"]
@@ -126,21 +128,24 @@ def check_gain_overflow(
         return
     info, name = _finfo(dtype)
     if kind == "exponential":
-        limit = float(info.maxexp)  # 2**maxexp is the first power of 2 to overflow
+        # max = m * 2**e with 0.5 <= m < 1: 2**e is the first power of 2 to
+        # overflow (1024 for float64, 128 for float32 and bfloat16)
+        limit = float(math.frexp(float(info.max))[1])
         if top < limit:
             return
         formula = f"exponential gain 2**{top:g} - 1"
         allowed = f"labels below {limit:g}"
+        advice = "Use gain='linear' or relevance labels on a smaller scale."
     else:
         if top <= float(info.max):
             return
         formula = f"linear gain {top:g}"
         allowed = f"labels up to {float(info.max):g}"
+        advice = "Use relevance labels on a smaller scale."
     where = f" in {caller}" if caller else ""
     raise ValueError(
         f"{input_name} has a label of {top:g}, whose {formula} overflows "
-        f"{name}{where} ({name} holds the gains of {allowed}). Use gain='linear' "
-        f"or relevance labels on a smaller scale."
+        f"{name}{where} ({name} holds the gains of {allowed}). {advice}"
     )
 
 

@@ -475,3 +475,20 @@ def test_float32_sparse_never_builds_a_dense_copy():
     # a dense float64 copy would be 16 GB; the sparse data are a few hundred kB
     assert peak < 50 * 2**20
     np.testing.assert_array_equal(groups, np.arange(2000) // 10)
+
+
+def test_bom_split_across_tiny_reads():
+    class Trickle(io.RawIOBase):
+        """A stream that returns one byte per read, as a pipe may."""
+
+        def __init__(self, data):
+            self.data = data
+
+        def readable(self):
+            return True
+
+        def read(self, size=-1):
+            chunk, self.data = self.data[:1], self.data[1:]
+            return chunk
+
+    _check_letor(*load_svmlight_ranking(Trickle(b"\xef\xbb\xbf" + _letor_bytes("\r"))))

@@ -532,3 +532,31 @@ def test_err_exact_for_any_max_grade():
         2.0**-500 / 2, rel=1e-14
     )
     assert err_score([1023], [0], [0], max_grade=1023) == pytest.approx(1 - 2.0**-1023)
+
+
+def test_check_gain_overflow_for_the_losses():
+    from skrank.metrics._gains import check_gain_overflow
+
+    check_gain_overflow(np.array([0.0, 1023.0]))
+    check_gain_overflow(np.array([0.0, 127.0]), dtype=np.float32)
+    check_gain_overflow(np.zeros(0), dtype=np.float32)
+    with pytest.raises(
+        ValueError,
+        match=r"^y has a label of 128, whose exponential gain 2\*\*128 - 1 overflows "
+        r"float32 in LambdaRank \(float32 holds the gains of labels below 128\)\. "
+        r"Use gain='linear'",
+    ):
+        check_gain_overflow(
+            np.array([3.0, 128.0]),
+            dtype=np.float32,
+            input_name="y",
+            caller="LambdaRank",
+        )
+    with pytest.raises(ValueError, match=r"overflows float16 .* labels below 16"):
+        check_gain_overflow(np.array([16.0]), dtype=np.float16)
+    with pytest.raises(ValueError, match=r"linear gain 1e\+39 overflows float32"):
+        check_gain_overflow(np.array([1e39]), "linear", np.float32)
+    torch = pytest.importorskip("torch")
+    check_gain_overflow(torch.tensor([0.0, 127.0]), dtype=torch.float32)
+    with pytest.raises(ValueError, match="overflows bfloat16"):
+        check_gain_overflow(torch.tensor([[0.0, 130.0]]), dtype=torch.bfloat16)
