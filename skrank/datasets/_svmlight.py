@@ -1,20 +1,29 @@
 """Load learning-to-rank data in the SVMlight / LETOR text format.
 
-A line reads ``<label> qid:<id> <index>:<value> ... #<comment>``. Parsing is
-done by :func:`sklearn.datasets.load_svmlight_files` (compiled, fast); this
-module adds what ranking needs on top: the query ids are required and checked,
-labels are checked to be graded relevance, several files share one feature
-space, and a LETOR fold folder loads in one call.
+A line reads ``<label> qid:<id> <index>:<value> ... #<comment>``. The text is
+read in blocks of whole lines; each block is parsed by
+:func:`sklearn.datasets.load_svmlight_file` (compiled, fast) and its query ids
+are read with one regular expression, so loading stays linear in the file
+size (scikit-learn's own ``query_id=True`` grows its id array line by line, in
+quadratic time). This module adds what ranking needs on top: mandatory,
+checked query ids; graded labels; finite features; several files in one
+feature space; gzip, bz2 and xz files recognised by their content; a UTF-8
+byte-order mark and CR, LF or CRLF line endings; and errors that name the file
+and the line.
 """
 
+import bz2
+import gzip
 import io
 import lzma
 import os
+import re
 from numbers import Integral
 from pathlib import Path
 
 import numpy as np
-from sklearn.datasets import load_svmlight_files
+import scipy.sparse as sp
+from sklearn.datasets import load_svmlight_file
 from sklearn.utils import Bunch
 
 from ..utils._validation import HasMethods, Interval, StrOptions, validate_params
@@ -25,9 +34,20 @@ __all__ = [
     "load_svmlight_ranking_files",
 ]
 
-# Extensions decompressed on the fly: ".gz" and ".bz2" by scikit-learn, ".xz"
-# and ".lzma" here.
+# Fold parts may end in these; any file is decompressed by its content anyway.
 _COMPRESSED = (".gz", ".bz2", ".xz", ".lzma")
+_MAGIC = (
+    (b"\x1f\x8b", lambda f: gzip.GzipFile(fileobj=f, mode="rb")),
+    (b"BZh", bz2.BZ2File),
+    (b"\xfd7zXZ\x00", lzma.LZMAFile),
+)
+_BOM = b"\xef\xbb\xbf"
+_BLOCK = 1 << 23  # bytes of text parsed at a time
+# A data line: a first token that is not a comment, then maybe "qid:<id>".
+_DATA_LINE = re.compile(rb"^[^\S\n]*[^\s#]+(?:[^\S\n]+(qid:[^\s#]*))?", re.MULTILINE)
+# dense=True is refused when X would take more than this many bytes while
+# holding under 1% non-zero values: an absurd feature index, not a data set.
+_DENSE_LIMIT = 1 << 30
 
 
 def _describe(f):
@@ -38,8 +58,25 @@ def _describe(f):
     return f"'{name}'" if isinstance(name, str) else f"<{type(f).__name__} object>"
 
 
-def _check_source(f):
-    """Check one path or file object before handing it to scikit-learn."""
+def _decompressed(f):
+    """``f`` itself, or a reader decompressing it when its first bytes say so."""
+    if not (hasattr(f, "seekable") and f.seekable()):
+        return f
+    start = f.tell()
+    head = f.read(6)
+    f.seek(start)
+    for magic, opener in _MAGIC:
+        if head.startswith(magic):
+            return opener(f)  # closing it leaves f open
+    return f
+
+
+def _open(f):
+    """A binary stream of the (decompressed) text of a path or file object.
+
+    Returns ``(stream, owned)``: ``owned`` lists what was opened here and must
+    be closed by the caller.
+    """
     if isinstance(f, (str, os.PathLike)):
         path = Path(f)
         if path.is_dir():
@@ -47,62 +84,327 @@ def _check_source(f):
                 f"{_describe(f)} is a folder, not an SVMlight file. Load a LETOR "
                 "fold folder (train.txt, vali.txt, test.txt) with load_letor_fold."
             )
-        if not path.is_file():
+        if not path.exists():
             where = "" if path.is_absolute() else f" (resolved to '{path.resolve()}')"
             raise FileNotFoundError(f"No such SVMlight file: {_describe(f)}{where}.")
-        if path.suffix in (".xz", ".lzma"):
-            return lzma.open(path, "rb")
-        return os.fspath(path)
+        if not path.is_file():
+            raise ValueError(
+                f"{_describe(f)} is not a regular file (a device, socket or "
+                "pipe); pass the path of an SVMlight text file."
+            )
+        raw = open(path, "rb")  # closed by the caller
+        try:
+            stream = _decompressed(raw)
+        except BaseException:
+            raw.close()
+            raise
+        return stream, [stream, raw] if stream is not raw else [raw]
     if isinstance(f, io.TextIOBase):
         raise TypeError(
             f"The file object {_describe(f)} is open in text mode; SVMlight "
             "files must be opened in binary mode: open(path, 'rb')."
         )
-    return f
+    stream = _decompressed(f)
+    return stream, [stream] if stream is not f else []
 
 
-def _load(sources, *, n_features, dtype, dense, zero_based):
-    """Load paths or file objects into a list of ``(X, y, groups)`` tuples."""
-    opened = []  # what scikit-learn reads: paths, or files opened here
-    try:
-        for f in sources:
-            opened.append(_check_source(f))
-        flat = load_svmlight_files(
-            opened,
-            n_features=n_features,
-            dtype=dtype,
-            zero_based=zero_based,
-            query_id=True,
-        )
-    finally:
-        for f, handle in zip(sources, opened, strict=False):
-            if handle is not f and hasattr(handle, "close"):
-                handle.close()
-    datasets = []
-    for i, f in enumerate(sources):
-        X, y, qid = flat[3 * i : 3 * i + 3]
-        n_rows = X.shape[0]
+def _blocks(stream, name):
+    """Yield ``(text, first_line)``: whole lines with LF endings, numbered from 1.
+
+    Strips a UTF-8 byte-order mark and turns CR and CRLF line endings into LF;
+    a block never splits a line or a CRLF pair.
+    """
+    rest = b""
+    first_line = 1
+    start = True
+    while True:
+        chunk = stream.read(_BLOCK)
+        eof = not chunk
+        text = rest + chunk
+        if start and len(text) < 3 and not eof:
+            rest = text  # too short to tell whether it starts with a BOM
+            continue
+        if start:
+            start = False
+            if text.startswith(_BOM):
+                text = text[3:]
+            elif text.startswith((b"\xff\xfe", b"\xfe\xff")):
+                raise ValueError(
+                    f"{name} is UTF-16 encoded; SVMlight files are ASCII or "
+                    "UTF-8 text. Convert it, e.g. with iconv -f UTF-16 -t UTF-8."
+                )
+        if not eof:
+            end = len(text) - 1 if text.endswith(b"\r") else len(text)
+            cut = max(text.rfind(b"\n", 0, end), text.rfind(b"\r", 0, end)) + 1
+            text, rest = text[:cut], text[cut:]
+        if b"\r" in text:
+            text = text.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        if text:
+            yield text, first_line
+            first_line += text.count(b"\n")
+        if eof:
+            return
+
+
+def _line_of_row(text, first_line, row):
+    """The file line number of data line ``row`` (0-based) of a block."""
+    for i, match in enumerate(_DATA_LINE.finditer(text)):
+        if i == row:
+            return first_line + text.count(b"\n", 0, match.start())
+    return first_line  # pragma: no cover (row is always a data line)
+
+
+def _show(token):
+    return token.decode("utf-8", "replace")
+
+
+def _diagnose(text, first_line):
+    """``(line, reason)`` of the first line of a block that cannot be parsed."""
+    for i, raw in enumerate(text.split(b"\n")):
+        parts = raw.split(b"#", 1)[0].split()
+        if not parts:
+            continue
+        line = first_line + i
+        try:
+            float(parts[0])
+        except ValueError:
+            return line, f"the label '{_show(parts[0])}' is not a number"
+        features = parts[1:]
+        if features and features[0].startswith(b"qid"):
+            qid = features.pop(0)
+            try:
+                np.int64(qid.split(b":", 1)[1])
+            except (IndexError, ValueError, OverflowError):
+                return line, (
+                    f"the query id must be an integer (int64). Got '{_show(qid)}'"
+                )
+        previous = -1
+        for token in features:
+            index, colon, value = token.partition(b":")
+            if not colon:
+                return line, f"'{_show(token)}' is not an '<index>:<value>' pair"
+            try:
+                index = int(index)
+            except ValueError:
+                return line, f"the feature index in '{_show(token)}' is not an integer"
+            if not 0 <= index < 2**31:
+                return line, f"the feature index {index} is not in [0, 2**31)"
+            if index <= previous:
+                return line, (
+                    f"feature indices must be increasing; {index} follows {previous}"
+                )
+            try:
+                float(value)
+            except ValueError:
+                return line, f"the value of feature {index} is not a number"
+            previous = index
+    return None
+
+
+class _File:
+    """The parsed blocks of one file, concatenated at the end."""
+
+    def __init__(self, name):
+        self.name = name
+        self.data, self.indices, self.indptr = [], [], [np.zeros(1, np.int64)]
+        self.labels, self.qids = [], []
+        self.nnz = 0
+        self.n_missing = 0
+        self.first_missing = None
+        self.min_index = None
+        self.max_index = -1
+        self.max_index_line = None
+
+    def add(self, text, first_line, *, dtype, ensure_all_finite, zero_based):
+        name = self.name
+        try:
+            X, y = load_svmlight_file(
+                io.BytesIO(text), dtype=dtype, zero_based=True, query_id=False
+            )
+        except (ValueError, OverflowError) as exc:
+            found = _diagnose(text, first_line)
+            if found is None:
+                last = first_line + text.count(b"\n")
+                raise ValueError(f"{name}, lines {first_line}-{last}: {exc}") from None
+            raise ValueError(f"{name}, line {found[0]}: {found[1]}.") from None
+        tokens = _DATA_LINE.findall(text)
+        if len(tokens) != X.shape[0]:  # pragma: no cover (same rule as sklearn)
+            raise ValueError(
+                f"{name}, from line {first_line}: found {len(tokens)} data lines "
+                f"but scikit-learn parsed {X.shape[0]}."
+            )
+        X = sp.csr_matrix(X)
+        data, indices = X.data, X.indices
+        self._check_labels(y, text, first_line)
+        if ensure_all_finite is not False:
+            bad = ~np.isfinite(data) if ensure_all_finite is True else np.isinf(data)
+            if bad.any():
+                pos = int(np.argmax(bad))
+                row = int(np.searchsorted(X.indptr, pos, side="right")) - 1
+                allow = (
+                    "pass ensure_all_finite=False to load NaN and infinite values, "
+                    "or 'allow-nan' for NaN only"
+                    if ensure_all_finite is True
+                    else "pass ensure_all_finite=False to load infinite values"
+                )
+                raise ValueError(
+                    f"{name}, line {_line_of_row(text, first_line, row)}: feature "
+                    f"{indices[pos]} has the value {data[pos]}; features must be "
+                    f"finite ({allow})."
+                )
+        if indices.size:
+            low = int(indices.min())
+            if zero_based is False and low == 0:
+                row = int(np.searchsorted(X.indptr, np.argmin(indices), "right")) - 1
+                raise ValueError(
+                    f"{name}, line {_line_of_row(text, first_line, row)}: feature "
+                    "index 0, but zero_based=False (indices start at 1). Pass "
+                    "zero_based=True or 'auto'."
+                )
+            self.min_index = low if self.min_index is None else min(low, self.min_index)
+            high = int(indices.max())
+            if high > self.max_index:
+                row = int(np.searchsorted(X.indptr, np.argmax(indices), "right")) - 1
+                self.max_index = high
+                self.max_index_line = _line_of_row(text, first_line, row)
+        self._add_qids(tokens, text, first_line)
+        self.data.append(data)
+        self.indices.append(indices.astype(np.int64, copy=False))
+        self.indptr.append(X.indptr[1:].astype(np.int64) + self.nnz)
+        self.nnz += data.shape[0]
+        self.labels.append(y)
+
+    def _check_labels(self, y, text, first_line):
+        bad = ~np.isfinite(y) | (y < 0)
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise ValueError(
+                f"{self.name} must hold graded relevance labels that are finite "
+                f"and >= 0. Got {y[row]:g} on line "
+                f"{_line_of_row(text, first_line, row)}."
+            )
+
+    def _add_qids(self, tokens, text, first_line):
+        values = [t[4:] if t else b"0" for t in tokens]
+        missing = [i for i, t in enumerate(tokens) if not t]
+        if missing:
+            if self.first_missing is None:
+                self.first_missing = _line_of_row(text, first_line, missing[0])
+            self.n_missing += len(missing)
+        try:
+            qids = np.array(values, dtype=np.bytes_).astype(np.int64)
+        except (ValueError, OverflowError):
+            for row, value in enumerate(values):
+                try:
+                    np.int64(value)
+                except (ValueError, OverflowError):
+                    raise ValueError(
+                        f"{self.name}, line {_line_of_row(text, first_line, row)}: "
+                        "the query id must be an integer (int64). Got "
+                        f"'qid:{_show(value)}'."
+                    ) from None
+            raise  # pragma: no cover
+        self.qids.append(qids)
+
+    def finish(self):
+        """``(data, indices, indptr, labels, qids)`` of the whole file."""
+        n_rows = sum(y.shape[0] for y in self.labels)
         if n_rows == 0:
             raise ValueError(
-                f"{_describe(f)} holds no data lines; expected lines like "
+                f"{self.name} holds no data lines; expected lines like "
                 "'<label> qid:<id> <index>:<value> ...'."
             )
-        if qid.shape[0] != n_rows:
+        if self.n_missing:
             raise ValueError(
-                f"{_describe(f)} has no 'qid:' on {n_rows - qid.shape[0]} of its "
-                f"{n_rows} data lines; a ranking file needs a query id on every "
-                "line: '<label> qid:<id> <index>:<value> ...'."
+                f"{self.name} has no 'qid:' on {self.n_missing} of its {n_rows} "
+                f"data lines (the first is line {self.first_missing}); a ranking "
+                "file needs a query id on every line: "
+                "'<label> qid:<id> <index>:<value> ...'."
             )
-        y = np.asarray(y, dtype=np.float64)
-        if not np.isfinite(y).all() or (y < 0).any():
-            bad = y[~np.isfinite(y) | (y < 0)]
-            raise ValueError(
-                f"{_describe(f)} must hold graded relevance labels that are "
-                f"finite and >= 0. Got {bad.size} other label(s), e.g. {bad[0]:g}."
+        return (
+            np.concatenate(self.data),
+            np.concatenate(self.indices),
+            np.concatenate(self.indptr),
+            np.concatenate(self.labels).astype(np.float64, copy=False),
+            np.concatenate(self.qids),
+        )
+
+
+def _read(f, *, dtype, ensure_all_finite, zero_based):
+    """Parse one path or file object into a :class:`_File`."""
+    parsed = _File(_describe(f))
+    stream, owned = _open(f)
+    try:
+        for text, first_line in _blocks(stream, parsed.name):
+            parsed.add(
+                text,
+                first_line,
+                dtype=dtype,
+                ensure_all_finite=ensure_all_finite,
+                zero_based=zero_based,
             )
+    finally:
+        for handle in owned:
+            handle.close()
+    return parsed
+
+
+def _check_dtype(dtype, caller):
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError:
+        kind = None
+    if kind != "f":
+        raise ValueError(
+            f"The 'dtype' parameter of {caller} must be a floating dtype such as "
+            f"np.float32 or np.float64. Got {dtype!r} instead."
+        )
+
+
+def _load(sources, *, n_features, dtype, dense, zero_based, ensure_all_finite=True):
+    """Load paths or file objects into a list of ``(X, y, groups)`` tuples."""
+    files = [
+        _read(
+            f, dtype=dtype, ensure_all_finite=ensure_all_finite, zero_based=zero_based
+        )
+        for f in sources
+    ]
+    arrays = [parsed.finish() for parsed in files]
+    shift = zero_based is False or (
+        zero_based == "auto"
+        and all(
+            parsed.min_index is not None and parsed.min_index > 0 for parsed in files
+        )
+    )
+    widest = max(files, key=lambda parsed: parsed.max_index)
+    n_found = widest.max_index + 1 - shift
+    if n_features is None:
+        n_features = max(n_found, 1)
+    elif n_features < n_found:
+        raise ValueError(
+            f"n_features was set to {n_features}, but {widest.name} has the "
+            f"feature index {widest.max_index} on line {widest.max_index_line}, "
+            f"that is {n_found} features."
+        )
+    itemsize = np.dtype(dtype).itemsize
+    datasets = []
+    for parsed, (data, indices, indptr, y, qids) in zip(files, arrays, strict=True):
+        if shift:
+            indices -= 1
+        n_rows = y.shape[0]
         if dense:
-            X = X.toarray()
-        datasets.append((X, y, np.asarray(qid, dtype=np.int64)))
+            size = n_rows * n_features * itemsize
+            if size > _DENSE_LIMIT and data.shape[0] < 0.01 * n_rows * n_features:
+                raise ValueError(
+                    f"dense=True would make X of {parsed.name} a {n_rows} x "
+                    f"{n_features} array ({size / 2**30:.1f} GiB) holding "
+                    f"{data.shape[0]} non-zero values: the largest feature index is "
+                    f"{widest.max_index} (line {widest.max_index_line} of "
+                    f"{widest.name}). Load it with dense=False (sparse), or fix "
+                    "the index."
+                )
+        X = sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_features))
+        datasets.append((X.toarray() if dense else X, y, qids))
     return datasets
 
 
@@ -111,6 +413,7 @@ _COMMON_CONSTRAINTS = {
     "dtype": "no_validation",  # delegated to numpy
     "dense": ["boolean"],
     "zero_based": ["boolean", StrOptions({"auto"})],
+    "ensure_all_finite": ["boolean", StrOptions({"allow-nan"})],
 }
 
 
@@ -122,7 +425,13 @@ _COMMON_CONSTRAINTS = {
     prefer_skip_nested_validation=True,
 )
 def load_svmlight_ranking(
-    path_or_file, *, n_features=None, dtype=np.float64, dense=False, zero_based="auto"
+    path_or_file,
+    *,
+    n_features=None,
+    dtype=np.float64,
+    dense=False,
+    zero_based="auto",
+    ensure_all_finite=True,
 ):
     """Load a ranking file in the SVMlight / LETOR format.
 
@@ -130,11 +439,15 @@ def load_svmlight_ranking(
 
         <label> qid:<query id> <index>:<value> <index>:<value> ... #<comment>
 
-    The comment (LETOR's ``#docid = ... inc = ... prob = ...``) is ignored, LF
-    and CRLF line endings are both accepted, and a path ending in ``.gz``,
-    ``.bz2``, ``.xz`` or ``.lzma`` is decompressed on the fly. Parsing is done
-    by :func:`sklearn.datasets.load_svmlight_file`; this function makes the
-    query ids mandatory and returns them as ``groups``.
+    The comment (LETOR's ``#docid = ... inc = ... prob = ...``) is ignored;
+    LF, CRLF and CR line endings and a UTF-8 byte-order mark are accepted; a
+    gzip, bz2 or xz file (or seekable file object) is recognised by its first
+    bytes and decompressed on the fly, whatever its name. Parsing is done by
+    :func:`sklearn.datasets.load_svmlight_file`, block by block, in time
+    linear in the file size; this function makes the query ids mandatory and
+    returns them as ``groups``. Every error about the content names the file
+    and the line. With ``dense=False`` (and ``dtype=np.float32``) no dense or
+    float64 copy of ``X`` is ever made.
 
     Parameters
     ----------
@@ -153,6 +466,10 @@ def load_svmlight_ranking(
         Whether the feature indices in the file start at 0 (True) or at 1
         (False, as in LETOR files). "auto" guesses from the file, as in
         :func:`sklearn.datasets.load_svmlight_file`.
+    ensure_all_finite : bool or "allow-nan", default=True
+        True refuses a NaN or infinite feature value with an error naming the
+        file and the line; "allow-nan" accepts NaN but not infinity; False
+        accepts both.
 
     Returns
     -------
@@ -168,8 +485,13 @@ def load_svmlight_ranking(
     FileNotFoundError
         If the path does not exist.
     ValueError
-        If the file has no data lines, a line has no ``qid:``, or a label is
-        negative or not finite.
+        If the file has no data lines, a line has no ``qid:`` or a query id
+        that is not an integer, a line cannot be parsed, a label is negative
+        or not finite, a feature value is not finite (see
+        ``ensure_all_finite``), the file is not a regular file or is UTF-16
+        encoded, or ``dense=True`` would build an array of over 1 GiB that is
+        less than 1% non-zero (an absurd feature index such as
+        ``999999999:1``).
 
     See Also
     --------
@@ -192,12 +514,14 @@ def load_svmlight_ranking(
     >>> groups
     array([7, 7, 9])
     """
+    _check_dtype(dtype, "load_svmlight_ranking")
     return _load(
         [path_or_file],
         n_features=n_features,
         dtype=dtype,
         dense=dense,
         zero_based=zero_based,
+        ensure_all_finite=ensure_all_finite,
     )[0]
 
 
@@ -206,7 +530,13 @@ def load_svmlight_ranking(
     prefer_skip_nested_validation=True,
 )
 def load_svmlight_ranking_files(
-    files, *, n_features=None, dtype=np.float64, dense=False, zero_based="auto"
+    files,
+    *,
+    n_features=None,
+    dtype=np.float64,
+    dense=False,
+    zero_based="auto",
+    ensure_all_finite=True,
 ):
     """Load several SVMlight / LETOR ranking files into one feature space.
 
@@ -231,6 +561,10 @@ def load_svmlight_ranking_files(
     zero_based : bool or "auto", default="auto"
         Whether the feature indices start at 0 (True) or at 1 (False, as in
         LETOR files). "auto" guesses from all files together.
+    ensure_all_finite : bool or "allow-nan", default=True
+        True refuses a NaN or infinite feature value with an error naming the
+        file and the line; "allow-nan" accepts NaN but not infinity; False
+        accepts both.
 
     Returns
     -------
@@ -265,11 +599,17 @@ def load_svmlight_ranking_files(
     >>> g_test
     array([2, 2])
     """
+    _check_dtype(dtype, "load_svmlight_ranking_files")
     files = list(files)
     if not files:
         raise ValueError("files is empty; pass at least one path or file object.")
     return _load(
-        files, n_features=n_features, dtype=dtype, dense=dense, zero_based=zero_based
+        files,
+        n_features=n_features,
+        dtype=dtype,
+        dense=dense,
+        zero_based=zero_based,
+        ensure_all_finite=ensure_all_finite,
     )
 
 
@@ -298,6 +638,7 @@ def load_letor_fold(
     dtype=np.float64,
     dense=False,
     zero_based="auto",
+    ensure_all_finite=True,
 ):
     """Load one fold folder of a LETOR-style dataset.
 
@@ -325,6 +666,10 @@ def load_letor_fold(
     zero_based : bool or "auto", default="auto"
         Whether the feature indices start at 0 (True) or at 1 (False, as in
         LETOR files). "auto" guesses from all files together.
+    ensure_all_finite : bool or "allow-nan", default=True
+        True refuses a NaN or infinite feature value with an error naming the
+        file and the line; "allow-nan" accepts NaN but not infinity; False
+        accepts both.
 
     Returns
     -------
@@ -360,6 +705,7 @@ def load_letor_fold(
     >>> sorted(fold.files)
     ['test', 'train', 'vali']
     """
+    _check_dtype(dtype, "load_letor_fold")
     folder_path = Path(folder)
     if not folder_path.is_dir():
         where = (
@@ -400,6 +746,7 @@ def load_letor_fold(
         dtype=dtype,
         dense=dense,
         zero_based=zero_based,
+        ensure_all_finite=ensure_all_finite,
     )
     return Bunch(
         **dict(zip(parts, datasets, strict=True)),

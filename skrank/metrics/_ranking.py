@@ -6,6 +6,8 @@ per metric returning a value per query. The public ``*_score`` functions are
 thin wrappers that average these values over queries.
 """
 
+import contextlib
+import contextvars
 import re
 import warnings
 from numbers import Integral, Real
@@ -20,9 +22,10 @@ from ..utils._validation import (
     StrOptions,
     check_relevance,
     check_scores,
+    validate_parameter_constraints,
     validate_params,
 )
-from ._gains import GAINS, discount, gain
+from ._gains import GAINS, check_gain_overflow, discount, scaled_gain
 
 __all__ = [
     "err_score",
@@ -44,6 +47,39 @@ _COMMON = {
 }
 
 
+_MAX_GRADE = [Interval(Real, 0, None, closed="neither")]
+#: The declarative constraints of each public metric (the scorers validate
+#: their keyword arguments with them when they are made).
+_CONSTRAINTS = {
+    "ndcg_score": {**_COMMON, "gain": [StrOptions(set(GAINS))]},
+    "map_score": {**_COMMON, "relevance_threshold": _THRESHOLD},
+    "mrr_score": {**_COMMON, "relevance_threshold": _THRESHOLD},
+    "err_score": {**_COMMON, "max_grade": _MAX_GRADE},
+    "precision_at_k_score": {**_COMMON, "relevance_threshold": _THRESHOLD},
+    "recall_at_k_score": {**_COMMON, "relevance_threshold": _THRESHOLD},
+}
+
+
+def _check_options(caller, k=None, no_relevant="skip"):
+    """Checks the declarative constraints cannot express; returns no_relevant.
+
+    ``k=True`` passes ``Interval(Integral, ...)`` (a bool is an int) and is
+    refused here.
+    """
+    if isinstance(k, bool):
+        raise ValueError(
+            f"The 'k' parameter of {caller} must be an int in the range [1, inf) "
+            f"or None. Got {k!r} instead."
+        )
+    return _check_no_relevant(no_relevant, caller)
+
+
+def _check_metric_kwargs(name, kwargs):
+    """Validate keyword arguments for the public metric ``name`` up front."""
+    validate_parameter_constraints(_CONSTRAINTS[name], kwargs, caller_name=name)
+    _check_options(name, kwargs.get("k"), kwargs.get("no_relevant", "skip"))
+
+
 def _check_no_relevant(no_relevant, caller):
     if isinstance(no_relevant, str):
         if no_relevant == "skip":
@@ -55,53 +91,6 @@ def _check_no_relevant(no_relevant, caller):
         f"The 'no_relevant' parameter of {caller} must be a str among {{'skip'}} "
         f"or a float among {{0.0, 1.0}}. Got {no_relevant!r} instead."
     )
-
-
-def _stable_sort_by_codes(codes, n_queries):
-    """Stable argsort of non-negative int codes with numpy's radix sort (16 bits)."""
-    if n_queries <= np.iinfo(np.uint16).max:
-        return np.argsort(codes.astype(np.uint16), kind="stable")
-    # Two stable radix passes: low 16 bits, then high 16 bits.
-    low = np.argsort((codes & 0xFFFF).astype(np.uint16), kind="stable")
-    high = np.argsort((codes[low] >> 16).astype(np.uint16), kind="stable")
-    return low[high]
-
-
-def _sort_within_queries(key, index):
-    """Row order by query, then by increasing ``key`` inside each query.
-
-    A segmented sort: queries are bucketed by length (widths in steps of a
-    quarter octave, so padding wastes under a fifth of a row), each bucket is
-    padded with +inf into a ``[n_queries_in_bucket, width]`` matrix and
-    sorted along its rows. Many short rows sort several times faster than one
-    global sort of all documents. The Python loop runs over the buckets (four
-    per doubling of the longest list), never over queries. The order inside
-    groups of equal keys is arbitrary.
-    """
-    n = key.shape[0]
-    key = key[index.order]
-    sizes = index.sizes
-    starts = index.offsets[:-1]
-    out = np.empty(n, dtype=np.intp)
-    width = np.ceil(2.0 ** (np.ceil(4.0 * np.log2(sizes)) / 4.0)).astype(np.int64)
-    np.maximum(width, sizes, out=width)
-    for w in np.unique(width):
-        in_bucket = np.flatnonzero(width == w)
-        first = starts[in_bucket]
-        if w == 1:
-            out[first] = first
-            continue
-        cols = np.arange(w)
-        rows = first[:, None] + cols
-        valid = cols < sizes[in_bucket][:, None]
-        np.minimum(rows, n - 1, out=rows)
-        padded = np.where(valid, key[rows], np.inf)
-        # finite keys sort before the +inf padding: the first `size` columns
-        # of each sorted row are the query's rows in key order
-        ranked = np.argsort(padded, axis=1)
-        ranked += first[:, None]
-        out[rows[valid]] = ranked[valid]
-    return index.order[out]
 
 
 class _RankedLists:
@@ -121,31 +110,22 @@ class _RankedLists:
                 f"y_true and y_score have different lengths: y_true has "
                 f"{y.shape[0]} entries but y_score has {s.shape[0]}."
             )
-        groups_arr = np.asarray(groups) if groups is not None else None
-        if (
-            groups_arr is not None
-            and groups_arr.ndim == 1
-            and groups_arr.shape[0] != y.shape[0]
-        ):
-            raise ValueError(
-                f"groups has {groups_arr.shape[0]} entries but y_true has {y.shape[0]}."
-            )
-        index = QueryIndex(groups, y.shape[0])
+        index = QueryIndex(groups, y.shape[0], other_name="y_true")
         self.index = index
         self.caller = caller
         n = y.shape[0]
-        # One sort, by query then decreasing score. The order inside a tie
-        # group is arbitrary; every metric below only uses per-group sums (or
-        # a fixed convention for ERR), so it never matters.
-        order = _sort_within_queries(-s, index)
+        # One sort, by query then decreasing score. Every metric below only
+        # uses per-tie-group sums (or a fixed convention for ERR), so the
+        # order inside a tie group never matters.
+        order = index.argsort_within(s, descending=True)
         self.order = order
+        self.y_input = y
         self.y = y[order]
         s_sorted = s[order]
-        self.offsets = index.offsets
         self.sizes = index.sizes
         self.starts = index.offsets[:-1]
-        self.codes = np.repeat(np.arange(index.n_queries), self.sizes)
-        self.positions = np.arange(n) - self.starts[self.codes]
+        self.codes = index.sorted_codes
+        self.positions = index.positions
         brk = np.empty(n + 1, dtype=bool)
         brk[0] = brk[n] = True
         np.not_equal(s_sorted[1:], s_sorted[:-1], out=brk[1:n])
@@ -169,7 +149,7 @@ class _RankedLists:
         return self.sizes.shape[0]
 
     def _per_query(self, row_values):
-        return np.add.reduceat(row_values, self.starts)
+        return self.index.reduce(row_values)
 
     def _group_mean(self, row_values):
         """Replace each row value by the mean over its tie group (a new array)."""
@@ -207,7 +187,23 @@ class _RankedLists:
         mean = self._group_mean(row_values)
         return self._per_query(np.where(self.positions < k, mean, 0.0))
 
-    def _ideal_dcg(self, gain_kind, k):
+    def _scaled_gains(self, gain_kind):
+        """Row gains and per-query shift: gains times ``2**-shift`` of the query.
+
+        NDCG is a ratio of sums of one query's gains, so both sums are taken
+        on gains divided by a power of two near the query's largest gain: the
+        result is exact, and ``2**1023 - 1`` gains cannot overflow the sums.
+        """
+        check_gain_overflow(self.y, gain_kind, caller=self.caller)
+        top = self.index.reduce(self.y, np.maximum)
+        if gain_kind == "exponential":
+            shift = np.floor(top)
+        else:
+            shift = np.maximum(np.frexp(top)[1], 0).astype(np.float64)
+        gains = scaled_gain(self.y, gain_kind, shift[self.codes])
+        return gains, shift
+
+    def _ideal_dcg(self, gain_kind, k, shift):
         y = self.y
         max_len = int(self.sizes.max())
         cum_disc = np.r_[0.0, np.cumsum(discount(np.arange(max_len, dtype=float)))]
@@ -234,15 +230,14 @@ class _RankedLists:
             begin = np.minimum(ends - counts, cap)
             ends = np.minimum(ends, cap)
             grades = np.arange(n_levels, dtype=float)[::-1]
-            g = gain(grades, gain_kind)
-            return (cum_disc[ends] - cum_disc[begin]) @ g
+            g = scaled_gain(grades[None, :], gain_kind, shift[:, None])
+            return ((cum_disc[ends] - cum_disc[begin]) * g).sum(axis=1)
         # General labels: sort them within each query.
-        by_label = np.argsort(-y, kind="stable")
-        ideal = y[by_label[_stable_sort_by_codes(self.codes[by_label], self.n_queries)]]
+        ideal = self.y_input[self.index.argsort_within(self.y_input, descending=True)]
         disc = discount(self.positions.astype(float))
         if k is not None:
             disc[self.positions >= k] = 0.0
-        return self._per_query(gain(ideal, gain_kind) * disc)
+        return self._per_query(scaled_gain(ideal, gain_kind, shift[self.codes]) * disc)
 
     # -- metrics ---------------------------------------------------------
 
@@ -259,13 +254,14 @@ class _RankedLists:
         max_len = int(self.sizes.max())
         table = discount(np.arange(max_len, dtype=float))
         top = self._top(k)
-        gains = self._group_mean(gain(self.y, gain_kind))[top]
+        gains, shift = self._scaled_gains(gain_kind)
+        gains = self._group_mean(gains)[top]
         dcg = np.bincount(
             self.codes[top],
             gains * table[self.positions[top]],
             minlength=self.n_queries,
         )
-        idcg = self._ideal_dcg(gain_kind, k)
+        idcg = self._ideal_dcg(gain_kind, k, shift)
         defined = idcg > 0
         with np.errstate(invalid="ignore", divide="ignore"):
             values = np.where(defined, dcg / idcg, 0.0)
@@ -351,10 +347,15 @@ class _RankedLists:
             group = np.repeat(np.arange(self.tie_sizes.shape[0]), self.tie_sizes)
             tied_y = y[self.tied]
             y[self.tied] = tied_y[np.lexsort((tied_y, group))]
-        stop = (2.0**y - 1.0) / 2.0**max_grade
-        log_go = np.log1p(-stop)
+        # R = (2**y - 1) / 2**max_grade, computed without forming 2**y (exact
+        # for any grade); a query stops for sure (R = 1) only when y is at a
+        # large max_grade, then every later document is never reached.
+        stop = scaled_gain(y, "exponential", float(max_grade))
+        certain = (stop >= 1.0).astype(np.float64)
+        log_go = np.log1p(-np.where(certain > 0, 0.0, stop))
         before = self._within_query_cumsum(log_go) - log_go
-        term = stop * np.exp(before) / (self.positions + 1.0)
+        reached = self._within_query_cumsum(certain) - certain == 0
+        term = np.where(reached, stop * np.exp(before), 0.0) / (self.positions + 1.0)
         if k is not None:
             term = np.where(self.positions < k, term, 0.0)
         values = self._per_query(term)
@@ -386,9 +387,36 @@ def _fill(values, defined, no_relevant):
     return values
 
 
+class _NoQueryDefined(Exception):
+    """No query has a relevant document (raised only inside a scorer call)."""
+
+    def __init__(self, caller):
+        super().__init__(caller)
+        self.caller = caller
+
+
+_IN_SCORER = contextvars.ContextVar("skrank_in_scorer", default=False)
+
+
+@contextlib.contextmanager
+def _scorer_context():
+    """While active, an undefined mean raises ``_NoQueryDefined`` (no NaN).
+
+    The scorers turn it into their documented constant; a context variable
+    (not a warnings filter) so that threads never see each other's state.
+    """
+    token = _IN_SCORER.set(True)
+    try:
+        yield
+    finally:
+        _IN_SCORER.reset(token)
+
+
 def _average(values, defined, no_relevant, caller):
     if no_relevant == "skip":
         if not defined.any():
+            if _IN_SCORER.get():
+                raise _NoQueryDefined(caller)
             warnings.warn(
                 f"No query has a relevant document, so {caller} is undefined and "
                 f"NaN is returned. Pass no_relevant=0.0 or 1.0 to count such "
@@ -401,20 +429,7 @@ def _average(values, defined, no_relevant, caller):
     return float(_fill(values, defined, no_relevant).mean())
 
 
-_TIES_DOC = """
-    Tied scores never depend on the input order of the rows: """
-
-_NO_RELEVANT_DOC = """no_relevant : {"skip", 0.0, 1.0}, default="skip"
-        How queries without a relevant document count: ``"skip"`` leaves them
-        out of the mean (NaN with an ``UndefinedMetricWarning`` when no query
-        is left), ``0.0`` or ``1.0`` counts them as that value (scikit-learn,
-        TF-Ranking and Rax use 0; LightGBM, XGBoost and allRank use 1)."""
-
-
-@validate_params(
-    {**_COMMON, "gain": [StrOptions(set(GAINS))]},
-    prefer_skip_nested_validation=True,
-)
+@validate_params(_CONSTRAINTS["ndcg_score"], prefer_skip_nested_validation=True)
 def ndcg_score(
     y_true, y_score, groups, *, k=None, gain="exponential", no_relevant="skip"
 ):
@@ -479,15 +494,13 @@ def ndcg_score(
     >>> round(ndcg_score(y_true, y_score, groups), 4)
     0.7414
     """
-    no_relevant = _check_no_relevant(no_relevant, "ndcg_score")
+    no_relevant = _check_options("ndcg_score", k, no_relevant)
     lists = _RankedLists(y_true, y_score, groups, "ndcg_score")
     values, defined = lists.ndcg(k, gain)
     return _average(values, defined, no_relevant, "ndcg_score")
 
 
-@validate_params(
-    {**_COMMON, "relevance_threshold": _THRESHOLD}, prefer_skip_nested_validation=True
-)
+@validate_params(_CONSTRAINTS["map_score"], prefer_skip_nested_validation=True)
 def map_score(
     y_true, y_score, groups, *, k=None, relevance_threshold=1, no_relevant="skip"
 ):
@@ -545,15 +558,13 @@ def map_score(
     >>> round(map_score(y_true, y_score, groups), 4)
     0.5833
     """
-    no_relevant = _check_no_relevant(no_relevant, "map_score")
+    no_relevant = _check_options("map_score", k, no_relevant)
     lists = _RankedLists(y_true, y_score, groups, "map_score")
     values, defined = lists.average_precision(k, relevance_threshold)
     return _average(values, defined, no_relevant, "map_score")
 
 
-@validate_params(
-    {**_COMMON, "relevance_threshold": _THRESHOLD}, prefer_skip_nested_validation=True
-)
+@validate_params(_CONSTRAINTS["mrr_score"], prefer_skip_nested_validation=True)
 def mrr_score(
     y_true, y_score, groups, *, k=None, relevance_threshold=1, no_relevant="skip"
 ):
@@ -608,16 +619,13 @@ def mrr_score(
     >>> mrr_score(y_true, y_score, groups)
     0.5
     """
-    no_relevant = _check_no_relevant(no_relevant, "mrr_score")
+    no_relevant = _check_options("mrr_score", k, no_relevant)
     lists = _RankedLists(y_true, y_score, groups, "mrr_score")
     values, defined = lists.reciprocal_rank(k, relevance_threshold)
     return _average(values, defined, no_relevant, "mrr_score")
 
 
-@validate_params(
-    {**_COMMON, "max_grade": [Interval(Real, 0, None, closed="neither")]},
-    prefer_skip_nested_validation=True,
-)
+@validate_params(_CONSTRAINTS["err_score"], prefer_skip_nested_validation=True)
 def err_score(y_true, y_score, groups, *, k=None, max_grade=4, no_relevant="skip"):
     r"""Expected reciprocal rank (cascade model), averaged over queries.
 
@@ -671,14 +679,14 @@ def err_score(y_true, y_score, groups, *, k=None, max_grade=4, no_relevant="skip
     >>> round(err_score(y_true, y_score, groups), 4)
     0.5007
     """
-    no_relevant = _check_no_relevant(no_relevant, "err_score")
+    no_relevant = _check_options("err_score", k, no_relevant)
     lists = _RankedLists(y_true, y_score, groups, "err_score")
     values, defined = lists.err(k, max_grade)
     return _average(values, defined, no_relevant, "err_score")
 
 
 @validate_params(
-    {**_COMMON, "relevance_threshold": _THRESHOLD}, prefer_skip_nested_validation=True
+    _CONSTRAINTS["precision_at_k_score"], prefer_skip_nested_validation=True
 )
 def precision_at_k_score(
     y_true, y_score, groups, *, k=None, relevance_threshold=1, no_relevant="skip"
@@ -733,15 +741,13 @@ def precision_at_k_score(
     >>> precision_at_k_score(y_true, y_score, groups, k=2)
     0.25
     """
-    no_relevant = _check_no_relevant(no_relevant, "precision_at_k_score")
+    no_relevant = _check_options("precision_at_k_score", k, no_relevant)
     lists = _RankedLists(y_true, y_score, groups, "precision_at_k_score")
     values, defined = lists.precision(k, relevance_threshold)
     return _average(values, defined, no_relevant, "precision_at_k_score")
 
 
-@validate_params(
-    {**_COMMON, "relevance_threshold": _THRESHOLD}, prefer_skip_nested_validation=True
-)
+@validate_params(_CONSTRAINTS["recall_at_k_score"], prefer_skip_nested_validation=True)
 def recall_at_k_score(
     y_true, y_score, groups, *, k=None, relevance_threshold=1, no_relevant="skip"
 ):
@@ -792,7 +798,7 @@ def recall_at_k_score(
     >>> recall_at_k_score(y_true, y_score, groups, k=2)
     0.25
     """
-    no_relevant = _check_no_relevant(no_relevant, "recall_at_k_score")
+    no_relevant = _check_options("recall_at_k_score", k, no_relevant)
     lists = _RankedLists(y_true, y_score, groups, "recall_at_k_score")
     values, defined = lists.recall(k, relevance_threshold)
     return _average(values, defined, no_relevant, "recall_at_k_score")
@@ -824,7 +830,7 @@ def _parse_metric_name(name):
         "metrics": [str, list, tuple],
         "gain": [StrOptions(set(GAINS))],
         "relevance_threshold": _THRESHOLD,
-        "max_grade": [Interval(Real, 0, None, closed="neither")],
+        "max_grade": _MAX_GRADE,
     },
     prefer_skip_nested_validation=True,
 )
@@ -889,6 +895,11 @@ def per_query_scores(
     """
     no_relevant = _check_no_relevant(no_relevant, "per_query_scores")
     names = [metrics] if isinstance(metrics, str) else list(metrics)
+    if not names:
+        raise ValueError(
+            "metrics must name at least one metric, e.g. ('ndcg@10', 'map'). "
+            "Got an empty sequence."
+        )
     parsed = [_parse_metric_name(name) for name in names]
     lists = _RankedLists(y_true, y_score, groups, "per_query_scores")
     scores = {}

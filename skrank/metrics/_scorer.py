@@ -1,10 +1,22 @@
-"""Scorers that give ranking metrics the query ids through metadata routing."""
+"""Scorers that give ranking metrics the query ids through metadata routing.
+
+A scorer is a consumer in scikit-learn's metadata routing through the public
+protocol: its ``get_metadata_routing()`` returns a
+:class:`~sklearn.utils.metadata_routing.MetadataRequest` asking for ``groups``
+when scoring. No private scikit-learn class is subclassed.
+"""
 
 import inspect
+import warnings
 
-from ..utils._validation import MetadataRequest, MetadataRequester
+from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.utils.metadata_routing import MetadataRequest
+
 from ._ranking import (
+    _check_metric_kwargs,
+    _NoQueryDefined,
     _parse_metric_name,
+    _scorer_context,
     err_score,
     map_score,
     mrr_score,
@@ -38,7 +50,13 @@ def _predict_takes_groups(estimator):
     )
 
 
-class _RankingScorer(MetadataRequester):
+#: The score of a scored set in which no query has a relevant document (and
+#: the metric's ``no_relevant`` is "skip"): the same for every candidate of a
+#: search, so such a fold cannot change which candidate wins.
+UNDEFINED_SCORE = 0.0
+
+
+class _RankingScorer:
     """Score ``estimator.predict(X)`` with a ranking metric over query ids.
 
     Called as ``scorer(estimator, X, y_true, groups=groups)``. It requests
@@ -52,19 +70,6 @@ class _RankingScorer(MetadataRequester):
         self._kwargs = dict(kwargs)
         self._name = name
 
-    def _get_metadata_request(self):
-        request = MetadataRequest(owner=self)
-        request.score.add_request(param="groups", alias=True)
-        return request
-
-    def _routing_repr(self):
-        return repr(self)
-
-    def _accept_sample_weight(self):
-        # scikit-learn asks this when routing is off; ranking metrics take
-        # no sample weights
-        return False
-
     def get_metadata_routing(self):
         """The routing request of this scorer: ``groups`` for ``score``.
 
@@ -73,7 +78,14 @@ class _RankingScorer(MetadataRequester):
         routing : MetadataRequest
             A request asking for ``groups`` when scoring.
         """
-        return self._get_metadata_request()
+        request = MetadataRequest(owner=repr(self))
+        request.score.add_request(param="groups", alias=True)
+        return request
+
+    def _accept_sample_weight(self):
+        # scikit-learn asks every scorer this when routing is off and
+        # sample_weight is passed to fit; ranking metrics take no sample weights
+        return False
 
     def __call__(self, estimator, X, y_true, groups=None):
         """Evaluate ``estimator`` on ``X`` with the ranking metric.
@@ -94,7 +106,11 @@ class _RankingScorer(MetadataRequester):
         Returns
         -------
         score : float
-            The metric averaged over the queries of ``X``.
+            The metric averaged over the queries of ``X``. When no query of
+            ``X`` has a relevant document (and the metric's ``no_relevant`` is
+            ``"skip"``), 0.0 with an ``UndefinedMetricWarning``: the same
+            value for every estimator, so such a fold of a search cannot
+            change which candidate wins.
         """
         if groups is None:
             raise ValueError(
@@ -107,7 +123,21 @@ class _RankingScorer(MetadataRequester):
             y_score = estimator.predict(X, groups=groups)
         else:
             y_score = estimator.predict(X)
-        return self._metric(y_true, y_score, groups, **self._kwargs)
+        with _scorer_context():
+            try:
+                return self._metric(y_true, y_score, groups, **self._kwargs)
+            except _NoQueryDefined as exc:
+                warnings.warn(
+                    f"{self!r}: no query of the scored rows has a relevant "
+                    f"document, so {exc.caller} is undefined on them; the "
+                    f"scorer returns {UNDEFINED_SCORE} for every estimator, so "
+                    "that this fold cannot change which candidate of a search "
+                    "wins. Pass no_relevant=0.0 or 1.0 to the metric to choose "
+                    "the value.",
+                    UndefinedMetricWarning,
+                    stacklevel=2,
+                )
+                return UNDEFINED_SCORE
 
     def __repr__(self):
         if self._name is not None:
@@ -128,7 +158,11 @@ def make_ranking_scorer(metric, **kwargs):
     to ``fit`` (``GridSearchCV``) or ``params={"groups": qid}``
     (``cross_validate``). Without groups the scorer raises a ``ValueError``
     saying so. The conventions (gain, ties, queries without a relevant
-    document) are those of the metric.
+    document) are those of the metric, except on a scored set in which no
+    query has a relevant document: with ``no_relevant="skip"`` (the default)
+    the metric is undefined there, and the scorer returns 0.0 with an
+    ``UndefinedMetricWarning`` (never NaN), the same for every estimator, so
+    that one such fold of a ``GridSearchCV`` cannot decide ``best_params_``.
 
     Parameters
     ----------
@@ -181,6 +215,10 @@ def make_ranking_scorer(metric, **kwargs):
             f"argument(s) {unknown}; valid ones are "
             f"{[p for p in params if p not in ('y_true', 'y_score', 'groups')]}."
         )
+    if metric in _BY_NAME.values():
+        # the metric's own messages, now rather than at every scoring call
+        # (inside a search, scikit-learn would turn them into NaN scores)
+        _check_metric_kwargs(metric.__name__, kwargs)
     return _RankingScorer(metric, kwargs)
 
 

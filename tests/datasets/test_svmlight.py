@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.datasets import dump_svmlight_file
-from sklearn.utils._param_validation import InvalidParameterError
 
 from skrank.datasets import (
     load_letor_fold,
     load_svmlight_ranking,
     load_svmlight_ranking_files,
 )
+from skrank.utils._validation import InvalidParameterError
 
 LETOR_LINES = [
     "2 qid:10002 1:0.5 2:0.25 3:1 #docid = GX008-86-4444840 inc = 1 prob = 0.08",
@@ -179,7 +179,10 @@ def test_file_without_qid(tmp_path):
 def test_file_with_some_lines_without_qid(tmp_path):
     path = tmp_path / "partial.txt"
     path.write_bytes(b"1 qid:1 1:0.5\n0 1:0.1\n0 qid:1 1:0.3\n")
-    with pytest.raises(ValueError, match=r"has no 'qid:' on 1 of its 3 data lines"):
+    with pytest.raises(
+        ValueError,
+        match=r"has no 'qid:' on 1 of its 3 data lines \(the first is line 2\)",
+    ):
         load_svmlight_ranking(path)
     with pytest.raises(ValueError, match=r"partial.txt' has no 'qid:'"):
         load_svmlight_ranking_files([io.BytesIO(_letor_bytes()), path])
@@ -194,8 +197,10 @@ def test_empty_file(tmp_path):
 
 @pytest.mark.parametrize("label", [b"-1", b"nan", b"inf"])
 def test_bad_labels(label):
-    f = io.BytesIO(b"1 qid:1 1:0.5\n" + label + b" qid:1 1:0.1\n")
-    with pytest.raises(ValueError, match=r"finite and >= 0\. Got 1 other label"):
+    f = io.BytesIO(b"# header\n1 qid:1 1:0.5\n" + label + b" qid:1 1:0.1\n")
+    with pytest.raises(
+        ValueError, match=rf"finite and >= 0\. Got {label.decode()} on line 3\."
+    ):
         load_svmlight_ranking(f)
 
 
@@ -323,3 +328,167 @@ def test_mq2008_fold1(mq2008):
     query_sets = [set(fold[part][2]) for part in ("train", "vali", "test")]
     assert sum(len(q) for q in query_sets) == 784
     assert not (query_sets[0] & query_sets[1] or query_sets[0] & query_sets[2])
+
+
+# -- encodings, line endings, compression and bad lines (issue 8) ---------------
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("compress", [None, gzip.compress])
+def test_bom_and_every_line_ending(tmp_path, newline, compress):
+    content = b"\xef\xbb\xbf" + _letor_bytes(newline)
+    path = tmp_path / "letor.txt"  # gzip is recognised by content, not name
+    path.write_bytes(compress(content) if compress else content)
+    _check_letor(*load_svmlight_ranking(path))
+    _check_letor(*load_svmlight_ranking(io.BytesIO(path.read_bytes())))
+
+
+def test_cr_only_errors_count_lines(tmp_path):
+    path = tmp_path / "mac.txt"
+    path.write_bytes(b"1 qid:1 1:0.5\r0 qid:1 1:0.1\r2 qid:x 1:1\r")
+    with pytest.raises(ValueError, match=r"mac\.txt', line 3: the query id must be"):
+        load_svmlight_ranking(path)
+
+
+def test_gzip_file_object_and_long_lines(tmp_path):
+    path = tmp_path / "letor.txt.gz"
+    path.write_bytes(gzip.compress(_letor_bytes()))
+    with gzip.open(path, "rb") as f:
+        _check_letor(*load_svmlight_ranking(f))
+    # lines cut across read blocks, CRLF pairs cut between blocks
+    import skrank.datasets._svmlight as svm
+
+    lines = [f"{i % 3} qid:{i // 4} 1:{i} 2:0.5" for i in range(50)]
+    content = ("\r\n".join(lines) + "\r\n").encode()
+    old = svm._BLOCK
+    try:
+        for block in (7, 16, 17, 64):
+            svm._BLOCK = block
+            X, y, groups = load_svmlight_ranking(io.BytesIO(content), dense=True)
+            np.testing.assert_array_equal(X[:, 0], np.arange(50))
+            np.testing.assert_array_equal(groups, np.arange(50) // 4)
+            np.testing.assert_array_equal(y, np.arange(50) % 3)
+    finally:
+        svm._BLOCK = old
+
+
+@pytest.mark.parametrize("value", [b"nan", b"inf", b"-inf", b"NaN"])
+def test_non_finite_features(tmp_path, value):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"1 qid:1 1:0.5\n\n0 qid:1 1:0.1 7:" + value + b"\n")
+    with pytest.raises(
+        ValueError,
+        match=r"bad\.txt', line 3: feature 7 has the value .*; features must be "
+        r"finite \(pass ensure_all_finite=False",
+    ):
+        load_svmlight_ranking(path)
+    X, _, _ = load_svmlight_ranking(path, ensure_all_finite=False, dense=True)
+    assert not np.isfinite(X[1, 6])
+    if value.lower() == b"nan":
+        X, _, _ = load_svmlight_ranking(path, ensure_all_finite="allow-nan")
+        assert np.isnan(X.toarray()[1, 6])
+    else:
+        with pytest.raises(ValueError, match="pass ensure_all_finite=False to load"):
+            load_svmlight_ranking(path, ensure_all_finite="allow-nan")
+
+
+@pytest.mark.parametrize(
+    "line, reason",
+    [
+        (
+            b"2 qid:abc 1:0.5",
+            r"the query id must be an integer \(int64\). Got 'qid:abc'",
+        ),
+        (b"2 qid:1.5 1:0.5", r"the query id must be an integer"),
+        (b"2 qid: 1:0.5", r"the query id must be an integer"),
+        (b"2 qid:99999999999999999999 1:1", r"the query id must be an integer"),
+        (b"x2 qid:1 1:0.5", r"the label 'x2' is not a number"),
+        (b"2 qid:1 1:0.5 zz", r"'zz' is not an '<index>:<value>' pair"),
+        (b"2 qid:1 a:0.5", r"the feature index in 'a:0.5' is not an integer"),
+        (b"2 qid:1 3:0.5 2:1", r"feature indices must be increasing; 2 follows 3"),
+        (b"2 qid:1 1:zero", r"the value of feature 1 is not a number"),
+        (b"2 qid:1 -1:1", r"the feature index -1 is not in \[0, 2\*\*31\)"),
+        (b"2 qid:1 3000000000:1", r"the feature index 3000000000 is not in"),
+    ],
+)
+def test_bad_lines_name_file_and_line(tmp_path, line, reason):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"# comment\n1 qid:1 1:0.5\n" + line + b"\n0 qid:2 1:1\n")
+    with pytest.raises(ValueError, match=rf"bad\.txt', line 3: {reason}"):
+        load_svmlight_ranking(path)
+    # the same in a gzip file
+    gz = tmp_path / "bad.txt.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    with pytest.raises(ValueError, match=rf"bad\.txt\.gz', line 3: {reason}"):
+        load_svmlight_ranking(gz)
+
+
+def test_utf16_and_special_files(tmp_path):
+    path = tmp_path / "utf16.txt"
+    path.write_bytes(_letor_bytes().decode().encode("utf-16"))
+    with pytest.raises(ValueError, match=r"utf16\.txt' is UTF-16 encoded"):
+        load_svmlight_ranking(path)
+    with pytest.raises(ValueError, match=r"'/dev/null' is not a regular file"):
+        load_svmlight_ranking("/dev/null")
+
+
+def test_zero_based_false_refuses_index_zero():
+    f = io.BytesIO(b"1 qid:1 1:0.5\n0 qid:1 0:0.1\n")
+    with pytest.raises(ValueError, match=r"line 2: feature index 0, but zero_based"):
+        load_svmlight_ranking(f, zero_based=False)
+
+
+def test_absurd_feature_index():
+    content = b"1 qid:1 1:0.5\n0 qid:1 999999999:1\n2 qid:2 3:1\n"
+    # sparse: fine, the width is what the file says
+    X, _, _ = load_svmlight_ranking(io.BytesIO(content), dtype=np.float32)
+    assert X.shape == (3, 999999999) and X.nnz == 3
+    with pytest.raises(
+        ValueError,
+        match=r"dense=True would make X of <BytesIO object> a 3 x 999999999 array "
+        r"\(11\.2 GiB\) holding 3 non-zero values: the largest feature index is "
+        r"999999999 \(line 2 of <BytesIO object>\)",
+    ):
+        load_svmlight_ranking(io.BytesIO(content), dtype=np.float32, dense=True)
+    with pytest.raises(
+        ValueError,
+        match=r"n_features was set to 10, but <BytesIO object> has the feature "
+        r"index 999999999 on line 2",
+    ):
+        load_svmlight_ranking(io.BytesIO(content), n_features=10)
+
+
+def test_float32_sparse_never_builds_a_dense_copy():
+    import tracemalloc
+
+    rows = b"".join(
+        b"%d qid:%d 1:0.5 %d:0.25\n" % (i % 3, i // 10, 1_000_000 + i)
+        for i in range(2000)
+    )
+    tracemalloc.start()
+    try:
+        X, _, groups = load_svmlight_ranking(io.BytesIO(rows), dtype=np.float32)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert sp.issparse(X) and X.dtype == np.float32 and X.shape == (2000, 1_001_999)
+    # a dense float64 copy would be 16 GB; the sparse data are a few hundred kB
+    assert peak < 50 * 2**20
+    np.testing.assert_array_equal(groups, np.arange(2000) // 10)
+
+
+def test_bom_split_across_tiny_reads():
+    class Trickle(io.RawIOBase):
+        """A stream that returns one byte per read, as a pipe may."""
+
+        def __init__(self, data):
+            self.data = data
+
+        def readable(self):
+            return True
+
+        def read(self, size=-1):
+            chunk, self.data = self.data[:1], self.data[1:]
+            return chunk
+
+    _check_letor(*load_svmlight_ranking(Trickle(b"\xef\xbb\xbf" + _letor_bytes("\r"))))

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 from sklearn.linear_model import Ridge
-from sklearn.utils._param_validation import InvalidParameterError
 
 from skrank.datasets import make_ranking
+from skrank.utils._validation import InvalidParameterError
 
 
 def _naive_ndcg(y, score, groups, k=10):

@@ -321,13 +321,16 @@ def test_constant_model_does_not_profit_from_sorted_file(func):
     assert func(y, y, g, k=3) > forward
 
 
-@pytest.mark.parametrize("func", [ndcg_score, map_score, mrr_score, recall_at_k_score])
-@pytest.mark.parametrize("k", [None, 1, 3])
+@pytest.mark.parametrize(
+    "func, k",
+    [
+        *[(f, k) for f in (ndcg_score, map_score, mrr_score) for k in (None, 1, 3)],
+        (recall_at_k_score, None),  # recall@k < 1 when a query has > k relevant
+    ],
+)
 def test_perfect_ranking_is_one(func, k):
     y, _, g = make_data(seed=6)
     s = y + np.random.default_rng(1).random(y.shape[0]) * 0.1
-    if func is recall_at_k_score and k is not None:
-        return
     assert func(y, s, g, k=k) == pytest.approx(1.0)
 
 
@@ -478,3 +481,82 @@ def test_all():
         "precision_at_k_score",
         "recall_at_k_score",
     ]
+
+
+# -- large labels (issue 8) ------------------------------------------------------
+
+
+def test_exponential_gain_exact_for_large_labels():
+    d = [1 / math.log2(i + 2) for i in range(4)]
+    expected = (d[1] + d[2] + d[3]) / (d[0] + d[1] + d[2])
+    got = ndcg_score([1023, 1023, 1023, 0], [0, 1, 2, 3], [1, 1, 1, 1])
+    assert got == pytest.approx(expected, rel=1e-15)
+    assert round(got, 3) == 0.733
+    # a float label just below 1024, and a query far below it in the same call
+    y = [1023.9, 1.0, 0.0, 3.0, 0.0]
+    s = [0.0, 1.0, 2.0, 1.0, 2.0]
+    g = [0, 0, 0, 1, 1]
+    ref = ref_mean("ndcg", np.array(y[3:]), np.array(s[3:]), np.array(g[3:]), None)
+    q0 = (2**1023.9 - 1) * d[2] + 1 * d[1]
+    q0 /= (2**1023.9 - 1) * d[0] + 1 * d[1]
+    assert ndcg_score(y, s, g) == pytest.approx((q0 + ref) / 2, rel=1e-14)
+
+
+@pytest.mark.parametrize("no_relevant", ["skip", 0.0])
+def test_gain_overflow_is_a_clear_error(no_relevant):
+    msg = (
+        r"y_true has a label of 1024, whose exponential gain 2\*\*1024 - 1 "
+        r"overflows float64 in ndcg_score \(float64 holds the gains of labels "
+        r"below 1024\). Use gain='linear'"
+    )
+    with pytest.raises(ValueError, match=msg):
+        ndcg_score([1024, 0], [0, 1], [1, 1], no_relevant=no_relevant)
+    with pytest.raises(ValueError, match="overflows float64 in per_query_scores"):
+        per_query_scores([0, 2000.5], [0, 1], [1, 1], metrics=["ndcg@3"])
+    assert ndcg_score([1024, 0], [1, 0], [1, 1], gain="linear") == 1.0
+
+
+def test_linear_gain_does_not_overflow_sums():
+    y = [1e308, 1e308, 0.0]
+    assert ndcg_score(y, [3, 2, 1], [0, 0, 0], gain="linear") == 1.0
+    value = ndcg_score(y, [1, 2, 3], [0, 0, 0], gain="linear")
+    d = [1 / math.log2(i + 2) for i in range(3)]
+    assert value == pytest.approx((d[1] + d[2]) / (d[0] + d[1]), rel=1e-14)
+
+
+def test_err_exact_for_any_max_grade():
+    assert err_score([60, 0], [1, 0], [0, 0], max_grade=60) == 1.0
+    # a certain stop hides every later document
+    assert err_score([0, 60, 60], [3, 2, 1], [0, 0, 0], max_grade=60) == 0.5
+    assert err_score([1500, 0], [0, 1], [0, 0], max_grade=2000) == pytest.approx(
+        2.0**-500 / 2, rel=1e-14
+    )
+    assert err_score([1023], [0], [0], max_grade=1023) == pytest.approx(1 - 2.0**-1023)
+
+
+def test_check_gain_overflow_for_the_losses():
+    from skrank.metrics._gains import check_gain_overflow
+
+    check_gain_overflow(np.array([0.0, 1023.0]))
+    check_gain_overflow(np.array([0.0, 127.0]), dtype=np.float32)
+    check_gain_overflow(np.zeros(0), dtype=np.float32)
+    with pytest.raises(
+        ValueError,
+        match=r"^y has a label of 128, whose exponential gain 2\*\*128 - 1 overflows "
+        r"float32 in LambdaRank \(float32 holds the gains of labels below 128\)\. "
+        r"Use gain='linear'",
+    ):
+        check_gain_overflow(
+            np.array([3.0, 128.0]),
+            dtype=np.float32,
+            input_name="y",
+            caller="LambdaRank",
+        )
+    with pytest.raises(ValueError, match=r"overflows float16 .* labels below 16"):
+        check_gain_overflow(np.array([16.0]), dtype=np.float16)
+    with pytest.raises(ValueError, match=r"linear gain 1e\+39 overflows float32"):
+        check_gain_overflow(np.array([1e39]), "linear", np.float32)
+    torch = pytest.importorskip("torch")
+    check_gain_overflow(torch.tensor([0.0, 127.0]), dtype=torch.float32)
+    with pytest.raises(ValueError, match="overflows bfloat16"):
+        check_gain_overflow(torch.tensor([[0.0, 130.0]]), dtype=torch.bfloat16)

@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 import sklearn
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.dummy import DummyRegressor
+from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV, GroupKFold, cross_validate
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skrank.metrics import (
@@ -71,6 +73,53 @@ def test_groups_requested_at_class_level(routing):
     for scorer in (ndcg_scorer, map_scorer, make_ranking_scorer("mrr@5")):
         request = scorer.get_metadata_routing()
         assert request.score.requests == {"groups": True}
+        assert request.fit.requests == {}
+
+
+def test_fold_without_relevant_document_cannot_pick_the_winner(routing):
+    X, y, qid = make_data()
+    splits = list(GroupKFold(3).split(X, y, qid))
+    y = y.copy()
+    y[splits[0][1]] = 0.0  # no query tested in fold 0 has a relevant document
+    pipe = Pipeline([("model", Ridge())])
+    # the worse candidate first: a NaN fold used to make it best_params_
+    grid = {"model": [DummyRegressor(), Ridge()]}
+    with pytest.warns(
+        UndefinedMetricWarning,
+        match=r"ndcg_scorer: no query of the scored rows has a relevant document, "
+        r"so ndcg_score is undefined on them; the scorer returns 0.0",
+    ):
+        search = GridSearchCV(pipe, grid, cv=splits, scoring=ndcg_scorer)
+        search.fit(X, y, groups=qid)
+    assert search.cv_results_["split0_test_score"].tolist() == [0.0, 0.0]
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    others = GridSearchCV(pipe, grid, cv=splits[1:], scoring=ndcg_scorer)
+    others.fit(X, y, groups=qid)
+    assert search.best_index_ == others.best_index_ == 1
+    # a numeric no_relevant is honoured as it is by the metric
+    scorer = make_ranking_scorer("ndcg@10", no_relevant=1.0)
+    test = splits[0][1]
+    model = Ridge().fit(X, y)
+    assert scorer(model, X[test], y[test], groups=qid[test]) == 1.0
+    # the metric itself keeps its NaN outside a scorer
+    with pytest.warns(UndefinedMetricWarning, match="No query has a relevant"):
+        assert np.isnan(ndcg_score(y[test], model.predict(X[test]), qid[test]))
+
+
+def test_routing_off_scores_nan_and_the_warning_carries_skrank_message():
+    # documented in docs/user_guide/groups.rst: scikit-learn turns the scorer's
+    # error into NaN scores and a "Scoring failed" warning holding the message
+    X, y, qid = make_data()
+    with pytest.warns(UserWarning) as record:
+        search = GridSearchCV(
+            Ridge(), {"alpha": [1.0, 2.0]}, cv=GroupKFold(3), scoring=ndcg_scorer
+        ).fit(X, y, groups=qid)
+    assert np.isnan(search.cv_results_["mean_test_score"]).all()
+    failed = [str(w.message) for w in record if "Scoring failed" in str(w.message)]
+    assert len(failed) == 6
+    for message in failed:
+        assert "sklearn.set_config(enable_metadata_routing=True)" in message
+        assert "and pass groups=" in message
 
 
 def test_grid_search_group_kfold(routing):
