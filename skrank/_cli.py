@@ -7,52 +7,61 @@ file is written).
 """
 
 import argparse
-import contextlib
 import math
 import os
 import stat
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from ._version import __version__
 
-BASELINES = {"ridge": "regression", "hgb": "regression", "lgbm": "GBDT ranker"}
-BASELINES["xgb"] = "GBDT ranker"
+BASELINES = {"ridge": "regression", "hgb": "regression"}
+BASELINES.update(lgbm="GBDT ranker", xgb="GBDT ranker")
 DEFAULT_LOSSES = "mse,ranknet,lambdarank,listnet,listmle,approxndcg"
 QUICK_LOSSES = "mse,lambdarank,listnet"
 DEFAULT_DATA = {"n_queries": 400, "n_features": 20, "no_relevant_fraction": 0.1}
 QUICK_DATA = {"n_queries": 60, "n_features": 10, "no_relevant_fraction": 0.1}
-MAX_FEATURES = 100_000  # feature columns; more is almost always a bad index
+MAX_FEATURES = 100_000  # feature columns of --data; more is a stray index
 DENSE_BUDGET = 4 * 2**30  # bytes a dense float32 copy of --data may take
+EPILOG = f"""details:
+  --data     an SVMlight/LETOR file (qid: required; GroupKFold over its
+             queries), a LETOR fold folder (train.txt, vali.txt, test.txt) or a
+             folder of folds Fold1..FoldN (each fold's own splits; files may be
+             .gz/.bz2/.xz). Read as float32, kept sparse when sparse; at most
+             {MAX_FEATURES} features. Default: a synthetic make_ranking data set.
+  --losses   default {DEFAULT_LOSSES};
+             with --quick {QUICK_LOSSES}.
+  --quick    a smoke test, not a benchmark: small synthetic data, 3 folds, 5
+             epochs, 3 losses.
+  --metrics  ndcg, map, mrr, err, precision, recall; '@K' sets a cut-off, the
+             names that need one and have none get --k.
+  --json     without FILE the JSON goes to stdout and the table to stderr.
+  outputs    never an input file, never two the same, never replaced without
+             --force; written to a temporary file and renamed (atomic).
+  exit codes 0 done, 1 failed while running, 2 usage error, 130 interrupted."""
 
 
 class UsageError(Exception):
     """A problem with what the user asked for (exit code 2)."""
 
 
-def _number(kind, low=-math.inf, text=None, exclude=()):
-    """An argparse ``type``: a finite ``kind`` >= ``low`` (argparse exits 2)."""
+def _number(kind, low, text, exclude=()):
+    """An argparse ``type``: a finite ``kind`` >= ``low`` (else exit 2)."""
 
     def parse(value):
         try:
             number = kind(value)
         except ValueError:
-            number = None
-        if (
-            number is None
-            or not math.isfinite(number)
-            or number < low
-            or (number in exclude)
-        ):
+            number = math.nan
+        if not math.isfinite(number) or number < low or number in exclude:
             raise argparse.ArgumentTypeError(f"must be {text}. Got {value!r}")
         return number
 
     return parse
 
 
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawTextHelpFormatter):
     def _get_help_string(self, action):  # no "(default: None)" after our own text
         if action.default in (None, False) or "default" in (action.help or ""):
             return action.help
@@ -71,33 +80,32 @@ def build_parser():
         "compare",
         help="compare ranking losses against regression baselines",
         description="Train NeuralRankers with several ranking losses and baselines "
-        "on the same query splits, and report per-query means, confidence "
-        "intervals and paired significance tests against a baseline. Without "
-        "--data it runs on a synthetic make_ranking data set.",
+        "on the same query splits;\nreport per-query means, confidence intervals "
+        "and paired tests against a baseline.",
+        epilog=EPILOG,
         formatter_class=_Formatter,
     )
     add = cmp.add_argument
     INT1 = _number(int, 1, "an int >= 1")
-    add("--data", metavar="PATH", help="SVMlight/LETOR file, fold folder or Fold1..N")
-    add("--losses", help=f"loss names, 'all' or 'none' (default: {DEFAULT_LOSSES})")
+    add("--data", metavar="PATH", help="SVMlight/LETOR file or folder (see below)")
+    add("--losses", help="loss names, 'all' or 'none' (default: see below)")
     add("--baselines", default="ridge,hgb", help="ridge, hgb, lgbm, xgb, or 'none'")
     add("--baseline", help="the model tested against (default: the first model)")
-    add("--metrics", default="map,ndcg", help="ndcg, map, mrr, err, precision, recall")
+    add("--metrics", default="map,ndcg", help="comma-separated metrics (see below)")
     add("--k", type=INT1, default=10, help="cut-off K of metrics named without @K")
     add(
         "--cv", type=_number(int, 2, "an int >= 2"), help="GroupKFold folds (default 5)"
     )
-    add(
-        "--quick", action="store_true", help="a smoke test, not a benchmark (see below)"
-    )
+    add("--quick", action="store_true", help="a smoke test, not a benchmark")
     add("--seed", type=_number(int, 0, "an int >= 0"), default=0, help="random seed")
     add("--max-epochs", type=INT1, help="most epochs (default 30; 100 with --data)")
     add("--patience", type=INT1, default=10, help="epochs without validation gain")
     add("--hidden-sizes", help="MLP widths or 'linear' (default: 128,64)")
     add("--lr", type=_number(float, 0, "a float > 0", (0,)), default=3e-3, help="rate")
     add("--batch-size", type=INT1, default=32, help="queries per training batch")
-    add("--n-jobs", type=_number(int, text="an int, not 0", exclude=(0,)), help="fits")
-    add("--threads", type=INT1, help="torch threads per fit (default: torch's choice)")
+    n_jobs = _number(int, -math.inf, "an int other than 0", (0,))
+    add("--n-jobs", type=n_jobs, help="parallel fits (default: 1; -1: all cores)")
+    add("--threads", type=INT1, help="torch threads per fit (default: torch's)")
     add("--out", metavar="FILE", help="write a Markdown report")
     add("--plot", metavar="FILE", help="save a figure (matplotlib)")
     add("--json", nargs="?", const="-", metavar="FILE", help="JSON to FILE or stdout")
@@ -111,27 +119,18 @@ def _split_list(text):
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
-def _choose(text, known, what, default=()):
+def _choose(text, known, what):
     """Names of a comma-separated option, checked against ``known``."""
     if text.strip().lower() in ("none", ""):
         return []
     if text.strip().lower() == "all":
         return list(known)
-    names = _split_list(text) or list(default)
-    unknown = [n for n in names if n not in known]
+    unknown = [n for n in _split_list(text) if n not in known]
     if unknown:
         raise UsageError(
-            f"unknown {what}: {', '.join(unknown)}. Known: {', '.join(known)}."
+            f"unknown {what}: {', '.join(unknown)}. Known {what}: {', '.join(known)}."
         )
-    return names
-
-
-def parse_losses(text, quick):
-    """Validate the loss names of ``--losses``."""
-    from .losses import get_loss_names
-
-    default = QUICK_LOSSES if quick else DEFAULT_LOSSES
-    return _choose(default if text is None else text, get_loss_names(), "loss name(s)")
+    return _split_list(text)
 
 
 def parse_metrics(text, k):
@@ -145,12 +144,11 @@ def parse_metrics(text, k):
         except ValueError:
             raise UsageError(
                 f"unknown metric {name!r}. Use ndcg, map, mrr, err, "
-                "precision or recall, optionally as in ndcg@10."
+                "precision or recall, e.g. ndcg@10."
             ) from None
         if cutoff is None and kind in ("ndcg", "err", "precision", "recall"):
             name = f"{name}@{k}"
-        if name not in out:
-            out.append(name)
+        out += [name] if name not in out else []
     if not out:
         raise UsageError("--metrics names no metric.")
     return out
@@ -158,10 +156,8 @@ def parse_metrics(text, k):
 
 def parse_hidden_sizes(text):
     """``--hidden-sizes``: None (module default), () for linear, or widths."""
-    if text is None:
-        return None
-    if text.strip().lower() in ("linear", "none", "0", ""):
-        return ()
+    if text is None or text.strip().lower() in ("linear", "none", "0", ""):
+        return None if text is None else ()
     try:
         sizes = tuple(int(t) for t in _split_list(text))
     except ValueError:
@@ -174,90 +170,58 @@ def parse_hidden_sizes(text):
     return sizes
 
 
-# ---------------------------------------------------------------- paths
 def check_paths(args):
-    """Refuse bad --data and outputs before any work: exists, collides, input."""
-    inputs = set()
+    """Refuse a bad --data and bad outputs, before any work starts."""
+    from .utils._files import check_output_paths
+
+    inputs = []
     if args.data is not None:
         data = Path(args.data)
         if not data.exists():
             raise UsageError(f"no such file or folder: '{args.data}'")
         if not (data.is_dir() or stat.S_ISREG(data.stat().st_mode)):
             raise UsageError(f"--data '{args.data}' is not a regular file or folder.")
-        files = [data] if data.is_file() else [*data.glob("*"), *data.glob("*/*")]
-        inputs = {os.path.realpath(f) for f in files}
-    seen = {}
-    for option in ("--out", "--json", "--plot"):
-        path = getattr(args, option[2:])
-        if path is None or path == "-":
-            continue
-        real = os.path.realpath(path)
-        if real in inputs:
-            raise UsageError(
-                f"{option} '{path}' is an input file; skrank never "
-                "writes to its input. Choose another file."
-            )
-        if real in seen:
-            raise UsageError(
-                f"{seen[real]} and {option} name the same file "
-                f"'{path}'; give each output its own file."
-            )
-        seen[real] = option
-        if os.path.isdir(real) or not os.path.isdir(os.path.dirname(real)):
-            raise UsageError(f"{option} '{path}' must be a file in an existing folder.")
-        if os.path.lexists(path) and not args.force:
-            raise UsageError(f"{option} '{path}' exists; pass --force to replace it.")
-        if os.path.exists(real) and not os.path.isfile(real):
-            raise UsageError(f"{option} '{path}' is not a regular file.")
-
-
-def write_atomic(path, write):
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it."""
-    path = Path(os.path.realpath(path))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+        inputs = [data] if data.is_file() else [*data.glob("*"), *data.glob("*/*")]
+    json = None if args.json == "-" else args.json
+    outputs = {"--out": args.out, "--json": json, "--plot": args.plot}
     try:
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        check_output_paths(outputs, inputs=inputs, force=args.force)
+    except (ValueError, FileExistsError) as exc:
+        raise UsageError(str(exc)) from None
 
 
 # ---------------------------------------------------------------- data
 def load_data(path, seed, quick, needs_dense=False):
     """Return X, y, groups, the splits (or None) and a one-line description."""
+    import numpy as np
+
     from . import datasets
 
     if path is None:
         params = dict(QUICK_DATA if quick else DEFAULT_DATA, random_state=seed)
         X, y, groups = datasets.make_ranking(**params)
         call = ", ".join(f"{k}={v}" for k, v in params.items())
-        desc = (
-            f"synthetic data from skrank.datasets.make_ranking({call}): "
-            f"{_shape_text(X, groups)} (pass --data PATH for your own data)"
-        )
-        return X, y, groups, None, desc
-    kw = {"dtype": "float32", "dense": False}
-    try:
-        if Path(path).is_file():
-            X, y, groups = datasets.load_svmlight_ranking(path, **kw)
-            splits, desc = None, f"{path}"
-        else:
-            data = datasets.load_letor_folds(path, **kw)
-            X, y, groups, splits = data.X, data.y, data.groups, data.splits
-            desc = (
-                f"{path} ({len(splits)} LETOR fold(s): train on train.txt, early "
-                "stopping on vali.txt, test on test.txt of each)"
-            )
-    except (OSError, ValueError) as exc:
-        raise UsageError(str(exc)) from None
-    X = _dense_if_sensible(X, path, needs_dense)
-    return X, y, groups, splits, f"{desc}: {_shape_text(X, groups)}"
+        desc = f"synthetic data from skrank.datasets.make_ranking({call})"
+        splits, note = None, " (pass --data PATH for your own data)"
+    else:
+        try:
+            if Path(path).is_file():
+                kw = {"dtype": np.float32}
+                X, y, groups = datasets.load_svmlight_ranking(path, **kw)
+                splits, desc, note = None, path, ""
+            else:
+                data = datasets.load_letor_folds(path, dtype=np.float32)
+                X, y, groups, splits = data.X, data.y, data.groups, data.splits
+                n = len(splits)
+                folds = f"{n} LETOR folds" if n > 1 else "one LETOR fold"
+                desc = f"{path} ({folds}: train, early stopping on vali, test)"
+                note = ""
+        except (OSError, ValueError) as exc:
+            raise UsageError(str(exc)) from None
+        X = _dense_if_sensible(X, path, needs_dense)
+    n_queries = np.unique(groups).shape[0]
+    shape = f"{n_queries} queries, {X.shape[0]} rows, {X.shape[1]} features"
+    return X, y, groups, splits, f"{desc}: {shape}{note}"
 
 
 def _dense_if_sensible(X, path, needs_dense):
@@ -269,23 +233,15 @@ def _dense_if_sensible(X, path, needs_dense):
             f"feature index); skrank compare accepts at most "
             f"{MAX_FEATURES}. Check the file for a stray index."
         )
-    dense_bytes = 4 * n_rows * n_features
-    if needs_dense and dense_bytes > DENSE_BUDGET:
+    gib = 4 * n_rows * n_features / 2**30
+    if needs_dense and gib > DENSE_BUDGET / 2**30:
         raise UsageError(
-            f"the hgb baseline needs '{path}' dense: "
-            f"{dense_bytes / 2**30:.1f} GiB, more than the "
-            f"{DENSE_BUDGET / 2**30:g} GiB allowed. Drop hgb."
+            f"the hgb baseline needs '{path}' dense: {gib:.1f} GiB, more "
+            f"than the {DENSE_BUDGET / 2**30:g} GiB allowed. Drop hgb."
         )
-    if needs_dense or 2 * X.nnz >= n_rows * n_features:  # dense is smaller
+    if needs_dense or 2 * X.nnz >= n_rows * n_features:  # dense is then smaller
         return X.toarray()
     return X
-
-
-def _shape_text(X, groups):
-    import numpy as np
-
-    n_queries = np.unique(groups).shape[0]
-    return f"{n_queries} queries, {X.shape[0]} rows, {X.shape[1]} features"
 
 
 # ---------------------------------------------------------------- models
@@ -298,44 +254,30 @@ def _loss_family(name):
     return module if module in ("pointwise", "pairwise", "listwise") else "custom"
 
 
-def make_models(
-    losses,
-    baselines,
-    *,
-    seed,
-    early_stopping=False,
-    patience=10,
-    hidden_sizes=None,
-    **neural,
-):
-    """The estimators to compare, keyed by display name."""
-    models = {}
-    for name in baselines:
-        rounds = patience if early_stopping else None
-        models[f"{name} ({BASELINES[name]})"] = _baseline(name, seed, rounds)
+def make_models(losses, baselines, *, seed, rounds=None, hidden_sizes=None, **neural):
+    """The estimators by display name; GBDTs early-stop after ``rounds`` if set."""
+    models = {f"{n} ({BASELINES[n]})": _baseline(n, seed, rounds) for n in baselines}
     if losses:
         from .estimators import NeuralRanker
 
-        extra = {} if hidden_sizes is None else {"module__hidden_sizes": hidden_sizes}
+        if hidden_sizes is not None:
+            neural["module__hidden_sizes"] = hidden_sizes
         for loss in losses:
-            models[f"{loss} ({_loss_family(loss)})"] = NeuralRanker(
-                loss=loss, patience=patience, random_state=seed, **neural, **extra
-            )
+            ranker = NeuralRanker(loss=loss, random_state=seed, **neural)
+            models[f"{loss} ({_loss_family(loss)})"] = ranker
     return models
 
 
 def _baseline(name, seed, rounds):
-    """A baseline; GBDT rankers early-stop on validation queries when given."""
-    if name == "ridge":
-        from sklearn.linear_model import Ridge
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.linear_model import Ridge
 
-        return Ridge(alpha=1.0)
-    if name == "hgb":
-        from sklearn.ensemble import HistGradientBoostingRegressor
-
-        return HistGradientBoostingRegressor(random_state=seed)
     from .model_selection import GroupSizeRanker
 
+    if name == "ridge":
+        return Ridge()
+    if name == "hgb":
+        return HistGradientBoostingRegressor(random_state=seed)
     try:
         if name == "lgbm":
             from lightgbm import LGBMRanker
@@ -352,10 +294,8 @@ def _baseline(name, seed, rounds):
 
 
 def _resolve_baseline(requested, names):
-    if requested is None:
-        return names[0]
     for name in names:
-        if requested in (name, name.split(" (")[0]):
+        if requested in (None, name, name.split(" (")[0]):
             return name
     short = ", ".join(n.split(" (")[0] for n in names)
     raise UsageError(f"--baseline {requested!r} is not one of the models: {short}.")
@@ -366,25 +306,27 @@ def _progress(enabled, stream):
     start, tty = time.perf_counter(), stream.isatty()
 
     def show(info):
-        if not enabled:
-            return
+        done, total = info["done"], info["total"]
         text = (
-            f"[{info['done']:>{len(str(info['total']))}}/{info['total']}] "
-            f"{info['model']}, split {info['split'] + 1}: fit "
-            f"{info['fit_time']:.1f}s (elapsed {time.perf_counter() - start:.0f}s)"
+            f"[{done:>{len(str(total))}}/{total}] {info['model']}, split "
+            f"{info['split'] + 1}: fit {info['fit_time']:.1f}s (elapsed "
+            f"{time.perf_counter() - start:.0f}s)"
         )
-        end = "\n" if not tty or info["done"] == info["total"] else ""
+        end = "\n" if not tty or done == total else ""
         stream.write(("\r\033[K" if tty else "") + text + end)
         stream.flush()
 
-    return show
+    return show if enabled else None
 
 
 # ---------------------------------------------------------------- commands
 def run_compare(args, out, err):
     """Run ``skrank compare`` with parsed ``args``; return the exit code."""
     check_paths(args)
-    losses = parse_losses(args.losses, args.quick)
+    from .losses import get_loss_names
+
+    default = QUICK_LOSSES if args.quick else DEFAULT_LOSSES
+    losses = _choose(args.losses or default, get_loss_names(), "loss name(s)")
     baselines = _choose(args.baselines, list(BASELINES), "baseline(s)")
     metrics = parse_metrics(args.metrics, args.k)
     if not losses and not baselines:
@@ -402,42 +344,50 @@ def run_compare(args, out, err):
     if max_epochs is None:
         max_epochs = 5 if args.quick else (30 if args.data is None else 100)
     X, y, groups, splits, desc = load_data(
-        args.data, args.seed, args.quick, needs_dense="hgb" in baselines
+        args.data, args.seed, args.quick, "hgb" in baselines
     )
     has_val = splits is not None and all(val.size for _, val, _ in splits)
+    neural = {"max_epochs": max_epochs, "lr": args.lr, "batch_size": args.batch_size}
     models = make_models(
         losses,
         baselines,
         seed=args.seed,
-        max_epochs=max_epochs,
-        lr=args.lr,
-        batch_size=args.batch_size,
-        patience=args.patience,
         hidden_sizes=hidden,
-        early_stopping=has_val,
+        rounds=args.patience if has_val else None,
+        patience=args.patience,
+        **neural,
     )
     baseline = _resolve_baseline(args.baseline, list(models))
     cv = splits if splits is not None else (args.cv or (3 if args.quick else 5))
-    n_splits = len(cv) if splits is not None else cv
     table = err if args.json == "-" else out
     scorer = "linear" if hidden == () else f"MLP {hidden or (128, 64)}"
+    settings = ", ".join(
+        f"{k}={v:g}" if k == "lr" else f"{k}={v}"
+        for k, v in {**neural, "patience": args.patience, "seed": args.seed}.items()
+    )
+    n_splits = len(cv) if splits is not None else cv
     print(f"Data: {desc}", file=table)
     print(
         f"Comparing {len(models)} model{'s' * (len(models) != 1)} over {n_splits} "
-        f"splits (NeuralRanker: {scorer} scorer, max_epochs={max_epochs}, "
-        f"patience={args.patience}, lr={args.lr:g}, batch_size={args.batch_size}, "
-        f"seed={args.seed}).",
+        f"split{'s' * (n_splits != 1)} (NeuralRanker: {scorer} scorer, {settings}).",
         file=table,
         flush=True,
     )
+    result, elapsed = _compare(models, X, y, groups, cv, metrics, baseline, args, err)
+    print(
+        "\n" + result.to_text(compact=True) + f"Total time: {elapsed:.1f}s.", file=table
+    )
+    _write_outputs(args, result, desc, elapsed, out, table)
+    return 0
+
+
+def _compare(models, X, y, groups, cv, metrics, baseline, args, err):
     from joblib import parallel_config
 
     from .model_selection import QuerySplitError, compare_rankers
 
-    if args.threads is not None and losses:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    if args.threads is not None and "torch" in sys.modules:  # NeuralRankers
+        sys.modules["torch"].set_num_threads(args.threads)
     start = time.perf_counter()
     try:
         with parallel_config(inner_max_num_threads=args.threads):
@@ -454,9 +404,17 @@ def run_compare(args, out, err):
             )
     except QuerySplitError as exc:
         raise UsageError(str(exc)) from None
-    elapsed = time.perf_counter() - start
-    print("\n" + result.to_text(compact=True), file=table)
-    print(f"Total time: {elapsed:.1f}s.", file=table)
+    return result, time.perf_counter() - start
+
+
+def _write_outputs(args, result, desc, elapsed, out, table):
+    """Write --out, --plot and --json, each atomically."""
+    from .utils._files import write_atomic
+
+    def text_writer(text):
+        return lambda tmp: Path(tmp).write_text(text, encoding="utf-8")
+
+    writers = {}
     if args.out:
         notes = [
             f"Data: {desc}",
@@ -464,23 +422,19 @@ def run_compare(args, out, err):
             f"skrank {__version__}; total time {elapsed:.1f}s",
         ]
         text = result.to_report(title="skrank compare", notes=notes)
-        write_atomic(args.out, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-        print(f"Report written to {args.out}", file=table)
+        writers["Report", args.out] = text_writer(text)
     if args.plot:
-        fig = result.plot(result._main_metric(None))
-        fmt = Path(args.plot).suffix[1:] or "png"
-        write_atomic(args.plot, lambda tmp: fig.savefig(tmp, dpi=120, format=fmt))
-        print(f"Figure written to {args.plot}", file=table)
-    if args.json:
-        text = result.to_json(indent=2) + "\n"
-        if args.json == "-":
-            out.write(text)
-        else:
-            write_atomic(
-                args.json, lambda t: Path(t).write_text(text, encoding="utf-8")
-            )
-            print(f"JSON written to {args.json}", file=table)
-    return 0
+        fig, fmt = result.plot(result._main_metric(None)), Path(args.plot).suffix[1:]
+        writers["Figure", args.plot] = lambda tmp: fig.savefig(
+            tmp, dpi=120, format=fmt or "png"
+        )
+    if args.json == "-":
+        out.write(result.to_json(indent=2) + "\n")
+    elif args.json:
+        writers["JSON", args.json] = text_writer(result.to_json(indent=2) + "\n")
+    for (what, path), write in writers.items():
+        write_atomic(path, write)
+        print(f"{what} written to {path}", file=table)
 
 
 def main(argv=None):
@@ -501,8 +455,7 @@ def main(argv=None):
         print(f"skrank {args.command}: interrupted; nothing written", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `skrank compare | head`
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except Exception as exc:  # a runtime failure: message, no traceback
         print(

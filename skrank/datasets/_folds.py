@@ -1,4 +1,4 @@
-"""Load a LETOR data set folder as one data set with its own train/validation/test splits."""
+"""Load a LETOR folder as one data set with its own train/validation/test splits."""
 
 import os
 import re

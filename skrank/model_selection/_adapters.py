@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import QueryIndex
+from ..utils._routing import names_param
 
 __all__ = ["GroupSizeRanker"]
 
@@ -83,7 +84,8 @@ class GroupSizeRanker(MetaEstimatorMixin, BaseEstimator):
             One query id per row; rows of a query need not be contiguous.
         eval_set : tuple (X_val, y_val, groups_val), default=None
             Validation queries, passed on sorted by query as the estimator's
-            ``eval_set`` with their structure in ``eval_group`` (for
+            ``eval_set`` (``eval_X`` and ``eval_y`` when its ``fit`` names
+            them, as LightGBM's does) with their structure in ``eval_group`` (for
             ``group_param="group"``) or ``eval_qid`` (``"qid"``), so that its
             early stopping (e.g. ``LGBMRanker(early_stopping_round=10)``,
             ``XGBRanker(early_stopping_rounds=10)``) can use them.
@@ -143,8 +145,11 @@ class GroupSizeRanker(MetaEstimatorMixin, BaseEstimator):
             )
         X_val, y_val, groups_val = eval_set
         index = QueryIndex(groups_val, _num_rows(X_val))
-        pair = (_take(X_val, index.order), np.asarray(y_val)[index.order])
-        return {"eval_set": [pair], eval_param: [self._structure(index)]}
+        Xs, ys = _take(X_val, index.order), np.asarray(y_val)[index.order]
+        params = {eval_param: [self._structure(index)]}
+        if names_param(self.estimator.fit, "eval_X"):  # LightGBM >= 4.6
+            return {"eval_X": (Xs,), "eval_y": (ys,), **params}
+        return {"eval_set": [(Xs, ys)], **params}
 
     def predict(self, X):
         """Return one ranking score per row, in the given row order.

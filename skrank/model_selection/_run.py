@@ -201,7 +201,9 @@ def compare_rankers(
     ]
     outputs = {}
     with _interrupts_raise() as interrupts:
-        for done, ((name, s), out) in enumerate(zip(tasks, _run(jobs, n_jobs)), 1):
+        for done, ((name, s), out) in enumerate(
+            zip(tasks, _run(jobs, n_jobs), strict=True), 1
+        ):
             _raise_if_interrupted(interrupts)
             outputs[name, s] = out
             _report_progress(verbose, callback, name, s, len(splits), done, out, tasks)

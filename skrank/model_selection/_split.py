@@ -85,7 +85,8 @@ def check_query_splits(cv, X, y, groups):
     >>> check_query_splits(KFold(3), X, y, [1, 1, 1, 2, 2, 3])
     Traceback (most recent call last):
     ...
-    skrank.model_selection._split.QuerySplitError: The cross-validation splits queries across train and test: ...
+    skrank.model_selection._split.QuerySplitError: The cross-validation splits
+    queries across train and test: ...
     """
     n_samples = _num_samples(X)
     index = QueryIndex(groups, n_samples)

@@ -165,7 +165,7 @@ def test_groups_reach_fit_and_predict(result):
         def fit(self, X, y, **kwargs):
             return super().fit(X, y, kwargs.get("groups"))
 
-    with pytest.raises(RuntimeError, match="'spy' on split 1 of 2.*no groups"):
+    with pytest.raises(RuntimeError, match=r"'spy' on split 1 of 2.*no groups"):
         compare_rankers({"spy": KeywordsSpy()}, *make_data(), cv=2)
 
 
@@ -357,10 +357,10 @@ def test_inputs_not_modified():
 def test_bad_arguments():
     X, y, g = make_data(n_queries=20)
     with pytest.raises(
-        ValueError, match="'estimators' parameter .* instance of 'dict'"
+        ValueError, match=r"'estimators' parameter .* instance of 'dict'"
     ):
         compare_rankers([Ridge()], X, y, g)
-    with pytest.raises(ValueError, match="'baseline' parameter .* one of the model"):
+    with pytest.raises(ValueError, match=r"'baseline' parameter .* one of the model"):
         compare_rankers({"r": Ridge()}, X, y, g, baseline="x")
     with pytest.raises(ValueError, match="The 'correction' parameter"):
         compare_rankers({"r": Ridge()}, X, y, g, correction="fdr")
