@@ -46,15 +46,15 @@ class UsageError(Exception):
     """A problem with what the user asked for (exit code 2)."""
 
 
-def _number(kind, low, text, exclude=()):
-    """An argparse ``type``: a finite ``kind`` >= ``low`` (else exit 2)."""
+def _number(kind, low, text, exclude=(), high=math.inf):
+    """An argparse ``type``: a finite ``kind`` in [low, high] (else exit 2)."""
 
     def parse(value):
         try:
             number = kind(value)
         except ValueError:
             number = math.nan
-        if not math.isfinite(number) or number < low or number in exclude:
+        if not (math.isfinite(number) and low <= number <= high) or number in exclude:
             raise argparse.ArgumentTypeError(f"must be {text}. Got {value!r}")
         return number
 
@@ -97,7 +97,12 @@ def build_parser():
         "--cv", type=_number(int, 2, "an int >= 2"), help="GroupKFold folds (default 5)"
     )
     add("--quick", action="store_true", help="a smoke test, not a benchmark")
-    add("--seed", type=_number(int, 0, "an int >= 0"), default=0, help="random seed")
+    add(
+        "--seed",
+        type=_number(int, 0, "an int in [0, 2**32 - 1]", high=2**32 - 1),
+        default=0,
+        help="random seed",
+    )
     add("--max-epochs", type=INT1, help="most epochs (default 30; 100 with --data)")
     add("--patience", type=INT1, default=10, help="epochs without validation gain")
     add("--hidden-sizes", help="MLP widths or 'linear' (default: 128,64)")

@@ -123,6 +123,7 @@ def test_lightgbm_early_stops_on_eval_set():
         n_estimators=200,
         early_stopping_round=3,
         verbose=-1,
+        n_jobs=1,
         random_state=0,
         min_child_samples=2,
     )
@@ -156,6 +157,7 @@ def test_compare_gives_gbdt_the_validation_queries():
             n_estimators=300,
             early_stopping_round=3,
             verbose=-1,
+            n_jobs=1,
             random_state=0,
             min_child_samples=2,
         )
