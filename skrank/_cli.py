@@ -25,21 +25,14 @@ QUICK_DATA = {"n_queries": 60, "n_features": 10, "no_relevant_fraction": 0.1}
 MAX_FEATURES = 100_000  # feature columns of --data; more is a stray index
 DENSE_BUDGET = 4 * 2**30  # bytes a dense float32 copy of --data may take
 EPILOG = f"""details:
-  --data     an SVMlight/LETOR file (qid: required; GroupKFold over its
-             queries), a LETOR fold folder (train.txt, vali.txt, test.txt) or a
-             folder of folds Fold1..FoldN (each fold's own splits; files may be
-             .gz/.bz2/.xz). Read as float32, kept sparse when sparse; at most
-             {MAX_FEATURES} features. Default: a synthetic make_ranking data set.
-  --losses   default {DEFAULT_LOSSES};
-             with --quick {QUICK_LOSSES}.
-  --quick    a smoke test, not a benchmark: small synthetic data, 3 folds, 5
-             epochs, 3 losses.
-  --metrics  ndcg, map, mrr, err, precision, recall; '@K' sets a cut-off, the
-             names that need one and have none get --k.
-  --json     without FILE the JSON goes to stdout and the table to stderr.
-  outputs    never an input file, never two the same, never replaced without
-             --force; written to a temporary file and renamed (atomic).
-  exit codes 0 done, 1 failed while running, 2 usage error, 130 interrupted."""
+  --data    an SVMlight/LETOR file (qid: required), a LETOR fold folder
+            (train.txt, vali.txt, test.txt; may be compressed) or a folder of
+            Fold1..FoldN; float32, sparse kept sparse, <= {MAX_FEATURES} features.
+  --losses  default {DEFAULT_LOSSES}; --quick: {QUICK_LOSSES}
+  --quick   a smoke test, not a benchmark: small data, 3 folds, 5 epochs.
+  --metrics ndcg, map, mrr, err, precision, recall; '@K' sets a cut-off.
+  outputs   never an input, never two the same, never replaced without --force;
+            written atomically. Exit codes: 0 done, 1 failed, 2 usage, 130 Ctrl-C."""
 
 
 class UsageError(Exception):
@@ -306,22 +299,19 @@ def _resolve_baseline(requested, names):
     raise UsageError(f"--baseline {requested!r} is not one of the models: {short}.")
 
 
-def _progress(enabled, stream):
-    """A callback: one progress line per fit on ``stream`` (rewritten on a tty)."""
-    start, tty = time.perf_counter(), stream.isatty()
+def _progress(stream):
+    """A callback writing one line per finished fit to ``stream``."""
+    start = time.perf_counter()
 
     def show(info):
-        done, total = info["done"], info["total"]
-        text = (
-            f"[{done:>{len(str(total))}}/{total}] {info['model']}, split "
+        stream.write(
+            f"[{info['done']}/{info['total']}] {info['model']}, split "
             f"{info['split'] + 1}: fit {info['fit_time']:.1f}s (elapsed "
-            f"{time.perf_counter() - start:.0f}s)"
+            f"{time.perf_counter() - start:.0f}s)\n"
         )
-        end = "\n" if not tty or done == total else ""
-        stream.write(("\r\033[K" if tty else "") + text + end)
         stream.flush()
 
-    return show if enabled else None
+    return show
 
 
 # ---------------------------------------------------------------- commands
@@ -331,7 +321,8 @@ def run_compare(args, out, err):
     from .losses import get_loss_names
 
     default = QUICK_LOSSES if args.quick else DEFAULT_LOSSES
-    losses = _choose(args.losses or default, get_loss_names(), "loss name(s)")
+    text = default if args.losses is None else args.losses
+    losses = _choose(text, get_loss_names(), "loss name(s)")
     baselines = _choose(args.baselines, list(BASELINES), "baseline(s)")
     metrics = parse_metrics(args.metrics, args.k)
     if not losses and not baselines:
@@ -363,9 +354,12 @@ def run_compare(args, out, err):
         **neural,
     )
     baseline = _resolve_baseline(args.baseline, list(models))
-    cv = splits if splits is not None else (args.cv or (3 if args.quick else 5))
+    cv = args.cv if args.cv is not None else 3 if args.quick else 5
+    cv = splits if splits is not None else cv
     table = err if args.json == "-" else out
-    scorer = "linear" if hidden == () else f"MLP {hidden or (128, 64)}"
+    scorer = (
+        "linear" if hidden == () else f"MLP {(128, 64) if hidden is None else hidden}"
+    )
     settings = ", ".join(
         f"{k}={v:g}" if k == "lr" else f"{k}={v}"
         for k, v in {**neural, "patience": args.patience, "seed": args.seed}.items()
@@ -405,7 +399,7 @@ def _compare(models, X, y, groups, cv, metrics, baseline, args, err):
                 metrics=metrics,
                 baseline=baseline,
                 n_jobs=args.n_jobs,
-                callback=_progress(not args.no_progress, err),
+                callback=None if args.no_progress else _progress(err),
             )
     except QuerySplitError as exc:
         raise UsageError(str(exc)) from None

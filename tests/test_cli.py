@@ -499,3 +499,17 @@ def make_fold_folders(root, gzip=False):
             else:
                 (fold / f"{part}.txt").write_text(text)
     return root
+
+
+def test_empty_losses_means_none_not_the_default(tmp_path, capsys, monkeypatch):
+    seen = {}
+
+    def spy(models, *args, **kwargs):
+        seen["models"] = list(models)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("skrank.model_selection.compare_rankers", spy)
+    data = write_letor(tmp_path / "d.txt")
+    argv = ["compare", "--data", str(data), "--losses", "", "--baselines", "ridge"]
+    assert run(argv, capsys)[0] == 130
+    assert seen["models"] == ["ridge (regression)"]
