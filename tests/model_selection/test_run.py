@@ -61,9 +61,12 @@ def test_interrupt_swallowed_by_the_model_still_stops_the_comparison():
     assert signal.getsignal(signal.SIGINT) is before  # handler restored
 
 
-def test_interrupt_with_threading_backend():
+@pytest.mark.parametrize("backend", ["threading", "loky"])
+def test_interrupt_with_parallel_backends(backend):
+    # threading: the signal reaches the main thread; loky: the worker that
+    # got it raises, and joblib carries the KeyboardInterrupt back
     X, y, g = make_data()
-    with parallel_config(backend="threading"), pytest.raises(KeyboardInterrupt):
+    with parallel_config(backend=backend), pytest.raises(KeyboardInterrupt):
         compare_rankers({"sig": SwallowsInterrupt()}, X, y, g, cv=2, n_jobs=2)
 
 
