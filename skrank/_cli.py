@@ -252,6 +252,14 @@ def _loss_family(name):
     return module if module in ("pointwise", "pairwise", "listwise") else "custom"
 
 
+def __getattr__(name):  # docs/conf.py reads FAMILIES until it uses the registry
+    if name == "FAMILIES":
+        from .losses import get_loss_names
+
+        return {loss: _loss_family(loss) for loss in get_loss_names()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def make_models(losses, baselines, *, seed, rounds=None, hidden_sizes=None, **neural):
     """The estimators by display name; GBDTs early-stop after ``rounds`` if set."""
     models = {f"{n} ({BASELINES[n]})": _baseline(n, seed, rounds) for n in baselines}

@@ -513,3 +513,15 @@ def test_empty_losses_means_none_not_the_default(tmp_path, capsys, monkeypatch):
     argv = ["compare", "--data", str(data), "--losses", "", "--baselines", "ridge"]
     assert run(argv, capsys)[0] == 130
     assert seen["models"] == ["ridge (regression)"]
+
+
+def test_loss_families_come_from_the_losses():
+    from skrank._cli import FAMILIES, _loss_family
+
+    assert {n: FAMILIES[n] for n in ("mse", "ordinal", "ranknet", "lambdaloss")} == {
+        "mse": "pointwise",
+        "ordinal": "pointwise",
+        "ranknet": "pairwise",
+        "lambdaloss": "pairwise",
+    }
+    assert _loss_family("listnet") == _loss_family("neuralndcg") == "listwise"
