@@ -33,6 +33,17 @@ def names_param(method, name):
     )
 
 
+def _takes(estimator, method, name):
+    """``method`` names ``name``, or ``estimator`` requests it for ``fit``."""
+    if names_param(method, name):
+        return True
+    try:  # a class-level request: __metadata_request__fit = {name: True}
+        requests = estimator.get_metadata_routing().fit.requests
+    except (AttributeError, TypeError, ValueError):
+        return False
+    return requests.get(name) is True
+
+
 def final_step(estimator):
     """``(step_name, step)`` of a pipeline's last step, or ``(None, estimator)``."""
     steps = getattr(estimator, "steps", None)
@@ -53,7 +64,9 @@ def fit_params(estimator, groups, eval_set=None):
         The query id of each training row.
     eval_set : tuple (X_val, y_val, groups_val), default=None
         Validation queries. Passed only to an estimator (not a pipeline, whose
-        transformers would not see them) whose ``fit`` names ``eval_set``.
+        transformers would not see them) whose ``fit`` names ``eval_set`` or
+        that requests it at class level (``__metadata_request__fit =
+        {"eval_set": True}``).
 
     Returns
     -------
@@ -66,7 +79,7 @@ def fit_params(estimator, groups, eval_set=None):
     params = {}
     if fit is not None and names_param(fit, "groups"):
         params["groups"] = groups
-    if step is None and eval_set is not None and names_param(fit, "eval_set"):
+    if step is None and eval_set is not None and _takes(final, fit, "eval_set"):
         params["eval_set"] = eval_set
     if step is None or not params:
         return params

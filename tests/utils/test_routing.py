@@ -50,3 +50,11 @@ def test_pipelines_get_groups_but_no_eval_set():
         assert fit_params(pipe, G, VAL) == {"groups": G}
     assert predict_params(pipe, G) == {"groups": G}
     assert fit_params(make_pipeline(Ridge()), G, VAL) == {}
+
+
+def test_class_level_request_for_eval_set():
+    class Requests(Keywords):
+        __metadata_request__fit = {"eval_set": True}  # noqa: RUF012
+
+    assert fit_params(Requests(), G, VAL) == {"eval_set": VAL}
+    assert fit_params(Requests(), G) == {}
