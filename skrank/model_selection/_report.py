@@ -20,7 +20,7 @@ def render(result, digits, main, compact, kind):
     note = "\n".join(conclusions(result, main)) if compact else _footnote(result, main)
     if kind == "markdown":
         return _markdown_table(header, rows) + "\n\n" + note + "\n"
-    return _text_table(header, rows) + "\n" + note + "\n"
+    return _text_table(header, rows) + ("\n\n" if compact else "\n") + note + "\n"
 
 
 def _full_rows(result, digits, main):
