@@ -28,7 +28,8 @@ EPILOG = f"""details:
   --data    an SVMlight/LETOR file (qid: required), a LETOR fold folder
             (train.txt, vali.txt, test.txt; may be compressed) or a folder of
             Fold1..FoldN; float32, sparse kept sparse, <= {MAX_FEATURES} features.
-  --losses  default {DEFAULT_LOSSES}; --quick: {QUICK_LOSSES}
+  --losses  default {DEFAULT_LOSSES};
+            with --quick {QUICK_LOSSES}
   --quick   a smoke test, not a benchmark: small data, 3 folds, 5 epochs.
   --metrics ndcg, map, mrr, err, precision, recall; '@K' sets a cut-off.
   outputs   never an input, never two the same, never replaced without --force;
@@ -56,7 +57,11 @@ def _number(kind, low, text, exclude=(), high=math.inf):
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawTextHelpFormatter):
     def _get_help_string(self, action):  # no "(default: None)" after our own text
-        if action.default in (None, False) or "default" in (action.help or ""):
+        if (
+            action.default is None
+            or action.default is False
+            or "default" in action.help
+        ):
             return action.help
         return super()._get_help_string(action)
 
@@ -87,7 +92,9 @@ def build_parser():
     add("--metrics", default="map,ndcg", help="comma-separated metrics (see below)")
     add("--k", type=INT1, default=10, help="cut-off K of metrics named without @K")
     add(
-        "--cv", type=_number(int, 2, "an int >= 2"), help="GroupKFold folds (default 5)"
+        "--cv",
+        type=_number(int, 2, "an int >= 2"),
+        help="GroupKFold folds (default 5; 3 with --quick)",
     )
     add("--quick", action="store_true", help="a smoke test, not a benchmark")
     add(
@@ -96,10 +103,19 @@ def build_parser():
         default=0,
         help="random seed",
     )
-    add("--max-epochs", type=INT1, help="most epochs (default 30; 100 with --data)")
+    add(
+        "--max-epochs",
+        type=INT1,
+        help="most epochs (default 30, 100 with --data, 5 with --quick)",
+    )
     add("--patience", type=INT1, default=10, help="epochs without validation gain")
     add("--hidden-sizes", help="MLP widths or 'linear' (default: 128,64)")
-    add("--lr", type=_number(float, 0, "a float > 0", (0,)), default=3e-3, help="rate")
+    add(
+        "--lr",
+        type=_number(float, 0, "a float > 0", (0,)),
+        default=3e-3,
+        help="learning rate",
+    )
     add("--batch-size", type=INT1, default=32, help="queries per training batch")
     n_jobs = _number(int, -math.inf, "an int other than 0", (0,))
     add("--n-jobs", type=n_jobs, help="parallel fits (default: 1; -1: all cores)")
@@ -459,7 +475,7 @@ def main(argv=None):
         print(f"skrank {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"skrank {args.command}: interrupted; nothing written", file=sys.stderr)
+        print(f"skrank {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `skrank compare | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
