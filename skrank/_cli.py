@@ -16,14 +16,11 @@ from pathlib import Path
 
 from ._version import __version__
 
-BASELINES = {"ridge": "regression", "hgb": "regression"}
-BASELINES.update(lgbm="GBDT ranker", xgb="GBDT ranker")
 DEFAULT_LOSSES = "mse,ranknet,lambdarank,listnet,listmle,approxndcg"
 QUICK_LOSSES = "mse,lambdarank,listnet"
 DEFAULT_DATA = {"n_queries": 400, "n_features": 20, "no_relevant_fraction": 0.1}
 QUICK_DATA = {"n_queries": 60, "n_features": 10, "no_relevant_fraction": 0.1}
 MAX_FEATURES = 100_000  # feature columns of --data; more is a stray index
-DENSE_BUDGET = 4 * 2**30  # bytes a dense float32 copy of --data may take
 EPILOG = f"""details:
   --data    an SVMlight/LETOR file (qid: required), a LETOR fold folder
             (train.txt, vali.txt, test.txt; may be compressed) or a folder of
@@ -218,44 +215,28 @@ def load_data(path, seed, quick, needs_dense=False):
         desc = f"synthetic data from skrank.datasets.make_ranking({call})"
         splits, note = None, " (pass --data PATH for your own data)"
     else:
+        dense = True if needs_dense else "auto"  # hgb needs dense input
         try:
-            if Path(path).is_file():
-                kw = {"dtype": np.float32}
-                X, y, groups = datasets.load_svmlight_ranking(path, **kw)
-                splits, desc, note = None, path, ""
-            else:
-                data = datasets.load_letor_folds(path, dtype=np.float32)
-                X, y, groups, splits = data.X, data.y, data.groups, data.splits
-                n = len(splits)
-                folds = f"{n} LETOR folds" if n > 1 else "one LETOR fold"
-                desc = f"{path} ({folds}: train, early stopping on vali, test)"
-                note = ""
+            data = datasets.load_ranking_data(
+                path, dense=dense, max_features=MAX_FEATURES
+            )
         except (OSError, ValueError) as exc:
             raise UsageError(str(exc)) from None
-        X = _dense_if_sensible(X, path, needs_dense)
+        X, y, groups, splits, n = (
+            data.X,
+            data.y,
+            data.groups,
+            data.splits,
+            len(data.folds),
+        )
+        folds = f"{n} LETOR folds" if n > 1 else "one LETOR fold"
+        desc = (
+            path if not n else f"{path} ({folds}: train, early stopping on vali, test)"
+        )
+        note = ""
     n_queries = np.unique(groups).shape[0]
     shape = f"{n_queries} queries, {X.shape[0]} rows, {X.shape[1]} features"
     return X, y, groups, splits, f"{desc}: {shape}{note}"
-
-
-def _dense_if_sensible(X, path, needs_dense):
-    """Refuse absurd widths; densify when a model needs it or it saves memory."""
-    n_rows, n_features = X.shape
-    if n_features > MAX_FEATURES:
-        raise UsageError(
-            f"'{path}' has {n_features} feature columns (its largest "
-            f"feature index); skrank compare accepts at most "
-            f"{MAX_FEATURES}. Check the file for a stray index."
-        )
-    gib = 4 * n_rows * n_features / 2**30
-    if needs_dense and gib > DENSE_BUDGET / 2**30:
-        raise UsageError(
-            f"the hgb baseline needs '{path}' dense: {gib:.1f} GiB, more "
-            f"than the {DENSE_BUDGET / 2**30:g} GiB allowed. Drop hgb."
-        )
-    if needs_dense or 2 * X.nnz >= n_rows * n_features:  # dense is then smaller
-        return X.toarray()
-    return X
 
 
 # ---------------------------------------------------------------- models
@@ -278,7 +259,19 @@ def __getattr__(name):  # docs/conf.py reads FAMILIES until it uses the registry
 
 def make_models(losses, baselines, *, seed, rounds=None, hidden_sizes=None, **neural):
     """The estimators by display name; GBDTs early-stop after ``rounds`` if set."""
-    models = {f"{n} ({BASELINES[n]})": _baseline(n, seed, rounds) for n in baselines}
+    from .model_selection._baselines import BASELINES, make_baseline
+
+    models = {}
+    for name in baselines:
+        try:
+            ranker = make_baseline(
+                name, random_state=seed, early_stopping_rounds=rounds
+            )
+        except ImportError as exc:
+            raise UsageError(
+                f"baseline {name!r} needs {exc.name}: pip install {exc.name}"
+            ) from None
+        models[f"{name} ({BASELINES[name]})"] = ranker
     if losses:
         from .estimators import NeuralRanker
 
@@ -288,31 +281,6 @@ def make_models(losses, baselines, *, seed, rounds=None, hidden_sizes=None, **ne
             ranker = NeuralRanker(loss=loss, random_state=seed, **neural)
             models[f"{loss} ({_loss_family(loss)})"] = ranker
     return models
-
-
-def _baseline(name, seed, rounds):
-    from sklearn.ensemble import HistGradientBoostingRegressor
-    from sklearn.linear_model import Ridge
-
-    from .model_selection import GroupSizeRanker
-
-    if name == "ridge":
-        return Ridge()
-    if name == "hgb":
-        return HistGradientBoostingRegressor(random_state=seed)
-    try:
-        if name == "lgbm":
-            from lightgbm import LGBMRanker
-
-            stop = {} if rounds is None else {"early_stopping_round": rounds}
-            return GroupSizeRanker(LGBMRanker(random_state=seed, verbose=-1, **stop))
-        from xgboost import XGBRanker
-    except ImportError as exc:
-        raise UsageError(
-            f"baseline {name!r} needs {exc.name}: pip install {exc.name}"
-        ) from None
-    stop = {} if rounds is None else {"early_stopping_rounds": rounds}
-    return GroupSizeRanker(XGBRanker(objective="rank:ndcg", random_state=seed, **stop))
 
 
 def _resolve_baseline(requested, names):
@@ -347,6 +315,8 @@ def run_compare(args, out, err):
     default = QUICK_LOSSES if args.quick else DEFAULT_LOSSES
     text = default if args.losses is None else args.losses
     losses = _choose(text, get_loss_names(), "loss name(s)")
+    from .model_selection._baselines import BASELINES
+
     baselines = _choose(args.baselines, list(BASELINES), "baseline(s)")
     metrics = parse_metrics(args.metrics, args.k)
     if not losses and not baselines:

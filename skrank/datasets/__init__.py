@@ -4,7 +4,7 @@ Every loader and generator returns ``X, y, groups``: one feature row, one
 graded relevance label and one query id per document.
 """
 
-from ._folds import load_letor_folds
+from ._folds import load_letor_folds, load_ranking_data
 from ._svmlight import (
     load_letor_fold,
     load_svmlight_ranking,
@@ -15,6 +15,7 @@ from ._synthetic import make_ranking
 __all__ = [
     "load_letor_fold",
     "load_letor_folds",
+    "load_ranking_data",
     "load_svmlight_ranking",
     "load_svmlight_ranking_files",
     "make_ranking",

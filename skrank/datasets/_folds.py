@@ -1,17 +1,18 @@
-"""Load a LETOR folder as one data set with its own train/validation/test splits."""
+"""Load LETOR folders (with their splits) and files, with memory guards."""
 
 import os
 import re
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import Bunch
 
-from ..utils._validation import StrOptions, validate_params
-from ._svmlight import _find_part, load_letor_fold
+from ..utils._validation import Interval, StrOptions, validate_params
+from ._svmlight import _find_part, load_letor_fold, load_svmlight_ranking
 
-__all__ = ["load_letor_folds"]
+__all__ = ["load_letor_folds", "load_ranking_data"]
 
 _FOLD_NAME = re.compile(r"Fold(\d+)")
 
@@ -149,3 +150,102 @@ def _split_of(fold, loaded, parts, groups):
         )
     train = ~(test | vali)
     return np.flatnonzero(train), np.flatnonzero(vali), np.flatnonzero(test)
+
+
+@validate_params(
+    {
+        "path": [str, os.PathLike],
+        "dtype": "no_validation",  # delegated to numpy
+        "dense": ["boolean", StrOptions({"auto"})],
+        "max_features": [Interval(Integral, 1, None, closed="left"), None],
+        "max_dense_bytes": [Interval(Integral, 1, None, closed="left"), None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def load_ranking_data(
+    path,
+    *,
+    dtype=np.float32,
+    dense="auto",
+    max_features=100_000,
+    max_dense_bytes=4 * 2**30,
+):
+    """Load an SVMlight/LETOR file or a LETOR folder, with memory guards.
+
+    The one call behind ``skrank compare --data PATH``: a file is loaded with
+    :func:`load_svmlight_ranking` (no splits: cross-validate over its
+    queries), a folder with :func:`load_letor_folds` (its folds' splits).
+    The data are read sparse, so a stray feature index costs no memory, and
+    refused when wider than ``max_features``; they are then made dense when
+    asked, or under ``dense="auto"`` when a dense array is no larger than the
+    sparse one (at least half the entries set).
+
+    Parameters
+    ----------
+    path : str or path-like
+        An SVMlight/LETOR file (``qid:`` required), a LETOR fold folder or a
+        folder of fold folders ``Fold1`` ... ``FoldN``.
+    dtype : data-type, default=np.float32
+        The data type of ``X``.
+    dense : bool or "auto", default="auto"
+        Whether ``X`` is a dense ndarray (True), a CSR matrix (False), or
+        whichever takes less memory ("auto").
+    max_features : int or None, default=100_000
+        The most feature columns accepted (None: no limit). A file with a
+        feature index such as ``999999999:1`` is nearly always broken.
+    max_dense_bytes : int or None, default=4 * 2**30
+        The most bytes a dense ``X`` may take when ``dense=True`` (None: no
+        limit).
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``X``, ``y``, ``groups``, ``splits`` (None for a file, else as
+        :func:`load_letor_folds`) and ``folds`` (the fold folders, empty for
+        a file).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist or a folder holds no LETOR files.
+    ValueError
+        If the data cannot be parsed, are wider than ``max_features``, or
+        would need more than ``max_dense_bytes`` dense.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from skrank.datasets import load_ranking_data
+    >>> path = Path(tempfile.mkdtemp()) / "train.txt"
+    >>> _ = path.write_text("1 qid:1 1:0.5 2:1\\n0 qid:1 1:0.1 2:2\\n")
+    >>> data = load_ranking_data(path)
+    >>> type(data.X).__name__, data.X.dtype.name, data.splits
+    ('ndarray', 'float32', None)
+    >>> load_ranking_data(path, max_features=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: '...train.txt' has 2 feature columns (its largest feature index);
+    at most max_features=1 are accepted...
+    """
+    if Path(path).is_file():
+        X, y, groups = load_svmlight_ranking(path, dtype=dtype)
+        data = Bunch(X=X, y=y, groups=groups, splits=None, folds=[])
+    else:
+        data = load_letor_folds(path, dtype=dtype)
+    n_rows, n_features = data.X.shape
+    if max_features is not None and n_features > max_features:
+        raise ValueError(
+            f"'{os.fspath(path)}' has {n_features} feature columns (its largest "
+            f"feature index); at most max_features={max_features} are accepted. "
+            "Check the file for a stray index."
+        )
+    dense_bytes = n_rows * n_features * data.X.dtype.itemsize
+    if dense is True and max_dense_bytes is not None and dense_bytes > max_dense_bytes:
+        raise ValueError(
+            f"'{os.fspath(path)}' would need {dense_bytes / 2**30:.1f} GiB dense, "
+            f"more than max_dense_bytes={max_dense_bytes}."
+        )
+    if dense is True or (dense == "auto" and 2 * data.X.nnz >= n_rows * n_features):
+        data.X = data.X.toarray()
+    return data

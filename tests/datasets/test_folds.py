@@ -120,3 +120,54 @@ def test_bad_parameters(tmp_path, kwargs, fragment):
     args = {"path": tmp_path, **kwargs}
     with pytest.raises(ValueError, match=fragment):
         load_letor_folds(**args)
+
+
+# ------------------------------------------------------------ load_ranking_data
+def test_load_ranking_data_file_and_folder(tmp_path):
+    from skrank.datasets import load_ranking_data
+
+    write_subset(tmp_path / "f.txt", [1, 2], seed=0)
+    data = load_ranking_data(tmp_path / "f.txt")
+    assert isinstance(data.X, np.ndarray) and data.X.dtype == np.float32
+    assert data.splits is None and data.folds == []
+    root, _ = make_folds(tmp_path / "root")
+    data = load_ranking_data(root, dense=False)
+    assert sp.issparse(data.X) and len(data.splits) == 3
+
+
+def test_load_ranking_data_keeps_sparse_data_sparse(tmp_path):
+    from skrank.datasets import load_ranking_data
+
+    X = sp.random(40, 300, density=0.02, random_state=0, format="csr")
+    path = tmp_path / "s.txt"
+    dump_svmlight_file(
+        X, np.arange(40) % 3, str(path), query_id=np.repeat(np.arange(8), 5)
+    )
+    assert sp.issparse(load_ranking_data(path).X)
+    assert isinstance(load_ranking_data(path, dense=True).X, np.ndarray)
+
+
+@pytest.mark.parametrize(
+    "text, kwargs, fragment",
+    [
+        ("1 qid:1 999999999:1\n0 qid:1 1:1\n", {}, "999999999 feature columns"),
+        ("1 qid:1 3:1\n0 qid:1 1:1\n", {"max_features": 2}, "max_features=2"),
+        (
+            "1 qid:1 3:1\n0 qid:1 1:1\n",
+            {"dense": True, "max_dense_bytes": 4},
+            "max_dense_bytes=4",
+        ),
+        ("1 qid:1 1:1\n", {"max_features": 0}, "'max_features' parameter"),
+        ("1 qid:1 1:1\n", {"dense": "yes"}, "'dense' parameter"),
+        ("1 1:1\n", {}, "has no 'qid:'"),
+    ],
+)
+def test_load_ranking_data_bad_inputs(tmp_path, text, kwargs, fragment):
+    from skrank.datasets import load_ranking_data
+
+    path = tmp_path / "d.txt"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=fragment):
+        load_ranking_data(path, **kwargs)
+    with pytest.raises(FileNotFoundError):
+        load_ranking_data(tmp_path / "missing.txt")

@@ -182,3 +182,18 @@ def test_compare_gives_gbdt_the_validation_queries():
     assert np.array_equal(np.unique(seen["eval"][2]), queries[18:24])
     assert 0 < seen["best"] < 300
     assert res.n_splits == 1
+
+
+def test_named_baselines():
+    from skrank.model_selection._baselines import BASELINES, make_baseline
+
+    for name in BASELINES:
+        model = make_baseline(name, random_state=0, early_stopping_rounds=3)
+        assert hasattr(model, "fit")
+    lgbm = make_baseline("lgbm", early_stopping_rounds=3).estimator
+    assert lgbm.get_params()["early_stopping_round"] == 3
+    xgb = make_baseline("xgb", early_stopping_rounds=3).estimator
+    assert xgb.get_params()["early_stopping_rounds"] == 3
+    assert "early_stopping_round" not in make_baseline("lgbm").estimator.get_params()
+    with pytest.raises(ValueError, match="Unknown baseline 'svm'"):
+        make_baseline("svm")
