@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from joblib import parallel_config
+
 from ._version import __version__
 
 DEFAULT_LOSSES = "mse,ranknet,lambdarank,listnet,listmle,approxndcg"
@@ -309,125 +311,101 @@ def _progress(stream):
 # ---------------------------------------------------------------- commands
 def run_compare(args, out, err):
     """Run ``skrank compare`` with parsed ``args``; return the exit code."""
-    check_paths(args)
     from .losses import get_loss_names
+    from .model_selection import QuerySplitError, compare_rankers
+    from .model_selection._baselines import BASELINES
 
+    check_paths(args)
     default = QUICK_LOSSES if args.quick else DEFAULT_LOSSES
     text = default if args.losses is None else args.losses
     losses = _choose(text, get_loss_names(), "loss name(s)")
-    from .model_selection._baselines import BASELINES
-
     baselines = _choose(args.baselines, list(BASELINES), "baseline(s)")
     metrics = parse_metrics(args.metrics, args.k)
     if not losses and not baselines:
         raise UsageError("nothing to compare: --losses and --baselines are both empty.")
     hidden = parse_hidden_sizes(args.hidden_sizes)
     if args.plot:
-        try:
-            import matplotlib
-        except ImportError:
-            raise UsageError(
-                "--plot needs matplotlib: pip install 'skrank[plot]'"
-            ) from None
-        matplotlib.use("Agg")
-    max_epochs = args.max_epochs
-    if max_epochs is None:
-        max_epochs = 5 if args.quick else (30 if args.data is None else 100)
+        _use_matplotlib()
+    epochs = 5 if args.quick else 30 if args.data is None else 100
+    neural = {"max_epochs": epochs if args.max_epochs is None else args.max_epochs}
+    neural.update(lr=args.lr, batch_size=args.batch_size, patience=args.patience)
     X, y, groups, splits, desc = load_data(
         args.data, args.seed, args.quick, "hgb" in baselines
     )
-    has_val = splits is not None and all(val.size for _, val, _ in splits)
-    neural = {"max_epochs": max_epochs, "lr": args.lr, "batch_size": args.batch_size}
+    stop = splits is not None and all(val.size for _, val, _ in splits)
     models = make_models(
         losses,
         baselines,
         seed=args.seed,
         hidden_sizes=hidden,
-        rounds=args.patience if has_val else None,
-        patience=args.patience,
+        rounds=args.patience if stop else None,
         **neural,
     )
-    baseline = _resolve_baseline(args.baseline, list(models))
-    cv = args.cv if args.cv is not None else 3 if args.quick else 5
-    cv = splits if splits is not None else cv
+    folds = (3 if args.quick else 5) if args.cv is None else args.cv
+    cv = folds if splits is None else splits
     table = err if args.json == "-" else out
+    n, n_splits = len(models), folds if splits is None else len(splits)
     scorer = (
-        "linear" if hidden == () else f"MLP {(128, 64) if hidden is None else hidden}"
+        f"MLP {(128, 64) if hidden is None else hidden}" if hidden != () else "linear"
     )
-    settings = ", ".join(
-        f"{k}={v:g}" if k == "lr" else f"{k}={v}"
-        for k, v in {**neural, "patience": args.patience, "seed": args.seed}.items()
-    )
-    n_splits = len(cv) if splits is not None else cv
+    settings = ", ".join(f"{k}={v}" for k, v in neural.items())
     print(f"Data: {desc}", file=table)
     print(
-        f"Comparing {len(models)} model{'s' * (len(models) != 1)} over {n_splits} "
-        f"split{'s' * (n_splits != 1)} (NeuralRanker: {scorer} scorer, {settings}).",
+        f"Comparing {n} model{'s' * (n != 1)} over {n_splits} "
+        f"split{'s' * (n_splits != 1)} (NeuralRanker: {scorer} scorer, "
+        f"{settings}, seed={args.seed}).",
         file=table,
         flush=True,
     )
-    result, elapsed = _compare(models, X, y, groups, cv, metrics, baseline, args, err)
-    print(
-        "\n" + result.to_text(compact=True) + f"Total time: {elapsed:.1f}s.", file=table
-    )
-    _write_outputs(args, result, desc, elapsed, out, table)
-    return 0
-
-
-def _compare(models, X, y, groups, cv, metrics, baseline, args, err):
-    from joblib import parallel_config
-
-    from .model_selection import QuerySplitError, compare_rankers
-
-    if args.threads is not None and "torch" in sys.modules:  # NeuralRankers
+    if args.threads is not None and "torch" in sys.modules:  # torch threads per fit
         sys.modules["torch"].set_num_threads(args.threads)
+    kw = {"cv": cv, "metrics": metrics, "n_jobs": args.n_jobs}
+    kw.update(baseline=_resolve_baseline(args.baseline, list(models)))
+    kw.update(callback=None if args.no_progress else _progress(err))
     start = time.perf_counter()
     try:
         with parallel_config(inner_max_num_threads=args.threads):
-            result = compare_rankers(
-                models,
-                X,
-                y,
-                groups,
-                cv=cv,
-                metrics=metrics,
-                baseline=baseline,
-                n_jobs=args.n_jobs,
-                callback=None if args.no_progress else _progress(err),
-            )
+            result = compare_rankers(models, X, y, groups, **kw)
     except QuerySplitError as exc:
         raise UsageError(str(exc)) from None
-    return result, time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    print(f"\n{result.to_text(compact=True)}Total time: {elapsed:.1f}s.", file=table)
+    notes = [f"Data: {desc}", f"Command: `skrank {' '.join(args.argv)}`"]
+    notes.append(f"skrank {__version__}; total time {elapsed:.1f}s")
+    if args.json == "-":
+        out.write(result.to_json(indent=2) + "\n")
+    _write_outputs(args, result, notes, table)
+    return 0
 
 
-def _write_outputs(args, result, desc, elapsed, out, table):
+def _use_matplotlib():
+    try:
+        import matplotlib
+    except ImportError:
+        raise UsageError(
+            "--plot needs matplotlib: pip install 'skrank[plot]'"
+        ) from None
+    matplotlib.use("Agg")
+
+
+def _write_outputs(args, result, notes, table):
     """Write --out, --plot and --json, each atomically."""
     from .utils._files import write_atomic
 
-    def text_writer(text):
-        return lambda tmp: Path(tmp).write_text(text, encoding="utf-8")
-
-    writers = {}
-    if args.out:
-        notes = [
-            f"Data: {desc}",
-            f"Command: `skrank {' '.join(args.argv)}`",
-            f"skrank {__version__}; total time {elapsed:.1f}s",
-        ]
-        text = result.to_report(title="skrank compare", notes=notes)
-        writers["Report", args.out] = text_writer(text)
-    if args.plot:
-        fig, fmt = result.plot(result._main_metric(None)), Path(args.plot).suffix[1:]
-        writers["Figure", args.plot] = lambda tmp: fig.savefig(
-            tmp, dpi=120, format=fmt or "png"
-        )
-    if args.json == "-":
-        out.write(result.to_json(indent=2) + "\n")
-    elif args.json:
-        writers["JSON", args.json] = text_writer(result.to_json(indent=2) + "\n")
-    for (what, path), write in writers.items():
-        write_atomic(path, write)
+    def write(what, path, text=None, figure=None):
+        fmt = Path(path).suffix[1:] or "png"
+        if figure is not None:
+            write_atomic(path, lambda tmp: figure.savefig(tmp, dpi=120, format=fmt))
+        else:
+            write_atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
         print(f"{what} written to {path}", file=table)
+
+    if args.out:
+        write("Report", args.out, result.to_report(title="skrank compare", notes=notes))
+    if args.plot:
+        write("Figure", args.plot, figure=result.plot(result._main_metric(None)))
+    if args.json not in (None, "-"):
+        write("JSON", args.json, result.to_json(indent=2) + "\n")
 
 
 def main(argv=None):
