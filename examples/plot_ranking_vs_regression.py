@@ -37,4 +37,13 @@ tests = result.to_frame("tests")
 print(tests[tests.metric == "ndcg@10"].drop(columns="metric").round(4).T)
 
 # %%
+# Each held-out query is one pair in the tests: with ``cv=3`` (GroupKFold)
+# every query is tested once, so the paired queries are the distinct queries
+# that have a relevant document. With overlapping test sets (e.g.
+# ``GroupShuffleSplit``) a query's scores would first be averaged over the
+# splits that test it, so repeating a split never adds evidence.
+n_paired = result.significance("ndcg@10")["lambdarank"]["n"]
+print(f"{n_paired} paired queries of {result.n_unique_queries} held out")
+
+# %%
 fig = result.plot("ndcg@10")

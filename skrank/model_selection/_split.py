@@ -8,7 +8,31 @@ from sklearn.model_selection import GroupKFold
 
 from ..utils import QueryIndex
 
-__all__ = ["check_query_splits"]
+__all__ = ["QuerySplitError", "check_query_splits"]
+
+
+class QuerySplitError(ValueError):
+    """A cross-validation that cannot keep every query whole on one side.
+
+    Raised by :func:`check_query_splits` (and so by
+    :func:`compare_rankers`) when a split puts rows of one query on two sides,
+    leaves a side empty, indexes rows that do not exist, or asks for more
+    splits than there are queries. It is a :class:`ValueError`, so code that
+    catches ``ValueError`` keeps working; catch this class to tell a bad
+    split from other bad input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.model_selection import KFold
+    >>> from skrank.model_selection import QuerySplitError, check_query_splits
+    >>> X = np.zeros((6, 1)); y = np.zeros(6); qid = [1, 1, 1, 2, 2, 3]
+    >>> try:
+    ...     check_query_splits(KFold(3), X, y, qid)
+    ... except QuerySplitError as exc:
+    ...     print(type(exc).__name__, isinstance(exc, ValueError))
+    QuerySplitError True
+    """
 
 
 def check_query_splits(cv, X, y, groups):
@@ -44,9 +68,11 @@ def check_query_splits(cv, X, y, groups):
 
     Raises
     ------
-    ValueError
+    QuerySplitError
         If a split puts rows of one query on two sides, if a side is empty,
-        or if an index is out of range.
+        if an index is out of range, or if there are more splits than queries.
+    ValueError
+        If ``cv`` is not one of the accepted kinds.
 
     Examples
     --------
@@ -59,7 +85,8 @@ def check_query_splits(cv, X, y, groups):
     >>> check_query_splits(KFold(3), X, y, [1, 1, 1, 2, 2, 3])
     Traceback (most recent call last):
     ...
-    ValueError: The cross-validation splits queries across train and test: ...
+    skrank.model_selection._split.QuerySplitError: The cross-validation splits
+    queries across train and test: ...
     """
     n_samples = _num_samples(X)
     index = QueryIndex(groups, n_samples)
@@ -81,7 +108,7 @@ def check_query_splits(cv, X, y, groups):
     if hasattr(cv, "split"):
         n_splits = cv.get_n_splits(X, y, groups) if hasattr(cv, "get_n_splits") else 0
         if n_splits and n_splits > index.n_queries:
-            raise ValueError(
+            raise QuerySplitError(
                 f"Cannot make {n_splits} splits of {index.n_queries} queries: "
                 "every test fold needs at least one query."
             )
@@ -97,7 +124,7 @@ def check_query_splits(cv, X, y, groups):
     else:
         raw = list(cv)
     if not raw:
-        raise ValueError("The cross-validation produced no split.")
+        raise QuerySplitError("The cross-validation produced no split.")
     splits = []
     for i, split in enumerate(raw):
         if len(split) == 2:
@@ -106,14 +133,14 @@ def check_query_splits(cv, X, y, groups):
         elif len(split) == 3:
             train, val, test = split
         else:
-            raise ValueError(
+            raise QuerySplitError(
                 f"Split {i} has {len(split)} parts; expected (train, test) or "
                 "(train, validation, test) indices."
             )
         train, val, test = (_as_indices(a, n_samples, i) for a in (train, val, test))
         for side, rows in (("train", train), ("test", test)):
             if rows.shape[0] == 0:
-                raise ValueError(f"Split {i} has no {side} rows.")
+                raise QuerySplitError(f"Split {i} has no {side} rows.")
         _check_disjoint_queries(index, train, test, i, "train", "test")
         if val.shape[0]:
             _check_disjoint_queries(index, train, val, i, "train", "validation")
@@ -132,14 +159,14 @@ def _as_indices(rows, n_samples, i):
     rows = np.asarray(rows)
     if rows.dtype == bool:
         if rows.shape[0] != n_samples:
-            raise ValueError(
+            raise QuerySplitError(
                 f"Split {i} has a boolean mask of {rows.shape[0]} entries but X "
                 f"has {n_samples} rows."
             )
         return np.flatnonzero(rows)
     rows = rows.astype(np.intp, copy=False).ravel()
     if rows.size and (rows.min() < -n_samples or rows.max() >= n_samples):
-        raise ValueError(
+        raise QuerySplitError(
             f"Split {i} has row indices out of range for X with {n_samples} rows."
         )
     return rows
@@ -149,7 +176,7 @@ def _check_disjoint_queries(index, a, b, i, name_a, name_b):
     shared = np.intersect1d(index.codes[a], index.codes[b])
     if shared.size:
         examples = ", ".join(repr(q) for q in index.query_ids[shared[:3]].tolist())
-        raise ValueError(
+        raise QuerySplitError(
             f"The cross-validation splits queries across {name_a} and {name_b}: "
             f"split {i} puts rows of {shared.size} queries (e.g. {examples}) on "
             "both sides. Use a group-aware splitter such as "

@@ -19,7 +19,8 @@ from skrank.model_selection import (
     check_query_splits,
     compare_rankers,
 )
-from skrank.model_selection._compare import _adjust, _paired_tests
+from skrank.model_selection._stats import adjust_pvalues as _adjust
+from skrank.model_selection._stats import paired_tests as _paired_tests
 
 
 def make_data(n_queries=40, size=8, seed=0, shuffle=True):
@@ -38,11 +39,15 @@ class GroupSpy(RegressorMixin, BaseEstimator):
     """Records the query ids it is fitted and asked to predict on."""
 
     def fit(self, X, y, groups=None):
+        if groups is None:
+            raise ValueError("GroupSpy.fit got no groups")
         self.fit_groups_ = np.asarray(groups)
         self.coef_ = np.linalg.lstsq(X, y, rcond=None)[0]
         return self
 
     def predict(self, X, groups=None):
+        if groups is None:
+            raise ValueError("GroupSpy.predict got no groups")
         self.predict_groups_ = np.asarray(groups)
         return X @ self.coef_
 
@@ -151,9 +156,17 @@ def test_result_holds_per_query_scores_matching_metrics():
 
 
 def test_groups_reach_fit_and_predict(result):
+    # the spy raises without groups, so a finished comparison means they arrived
     assert result.baseline == "ridge"
     assert result.model_names == ["constant", "ridge", "spy", "pipe"]
     assert result.n_splits == 4
+
+    class KeywordsSpy(GroupSpy):  # swallows keywords, names no groups: gets none
+        def fit(self, X, y, **kwargs):
+            return super().fit(X, y, kwargs.get("groups"))
+
+    with pytest.raises(RuntimeError, match=r"'spy' on split 1 of 2.*no groups"):
+        compare_rankers({"spy": KeywordsSpy()}, *make_data(), cv=2)
 
 
 def test_spy_gets_whole_queries():
@@ -343,9 +356,11 @@ def test_inputs_not_modified():
 
 def test_bad_arguments():
     X, y, g = make_data(n_queries=20)
-    with pytest.raises(ValueError, match="non-empty dict"):
+    with pytest.raises(
+        ValueError, match=r"'estimators' parameter .* instance of 'dict'"
+    ):
         compare_rankers([Ridge()], X, y, g)
-    with pytest.raises(ValueError, match="baseline must be one of"):
+    with pytest.raises(ValueError, match=r"'baseline' parameter .* one of the model"):
         compare_rankers({"r": Ridge()}, X, y, g, baseline="x")
     with pytest.raises(ValueError, match="The 'correction' parameter"):
         compare_rankers({"r": Ridge()}, X, y, g, correction="fdr")
@@ -427,9 +442,9 @@ def test_neural_ranker_with_validation_triple():
     seen = {}
 
     class Ranker(NeuralRanker):
-        def fit(self, X, y, groups=None, **fit_params):
-            seen.update(fit_params)
-            return super().fit(X, y, groups, **fit_params)
+        def fit(self, X, y, groups=None, *, eval_set=None, **fit_params):
+            seen["eval_set"] = eval_set
+            return super().fit(X, y, groups, eval_set=eval_set, **fit_params)
 
     res = compare_rankers(
         {"ridge": Ridge(), "nn": Ranker(max_epochs=2, random_state=0)},
@@ -441,3 +456,18 @@ def test_neural_ranker_with_validation_triple():
     )
     assert np.array_equal(seen["eval_set"][2], g[64:80])
     assert res.n_splits == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="NeuralRanker.fit must name eval_set (keyword-only) or request it at "
+    "class level for the generic routing rule to give it the validation queries: "
+    "a change in the estimator, owned elsewhere. Remove this marker once it passes.",
+)
+def test_plain_neural_ranker_is_offered_eval_set():
+    from skrank.estimators import NeuralRanker
+    from skrank.utils._routing import fit_params
+
+    X, y, g = make_data(n_queries=4)
+    params = fit_params(NeuralRanker(), g, (X, y, g))
+    assert "eval_set" in params
