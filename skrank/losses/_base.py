@@ -502,11 +502,12 @@ def check_gain_labels(labels, gain, dtype, name):
         return
     dtype = torch.float32 if dtype is None else dtype
     dtype = torch.promote_types(dtype, torch.float32)
-    limit = math.log2(torch.finfo(dtype).max)
+    # 2**y - 1 fits iff y < e, with the largest float = m * 2**e, m in [0.5, 1)
+    limit = math.frexp(torch.finfo(dtype).max)[1]
     top = labels.max()
-    if top > limit:
+    if top >= limit:
         raise ValueError(
             f"{name}: the label {top:g} has the exponential gain 2**{top:g} - 1, "
             f"which does not fit in {str(dtype).removeprefix('torch.')} (labels "
-            f"up to {math.floor(limit)} do). Use gain='linear' or smaller labels."
+            f"up to {limit - 1} do). Use gain='linear' or smaller labels."
         )

@@ -287,7 +287,11 @@ class ApproxNDCG(RankingLoss):
     k : int, default=None
         Truncation of NDCG; None uses the whole list.
     gain : {"exponential", "linear"}, default="exponential"
-        Gain of the labels, :math:`2^y - 1` or :math:`y`.
+        Gain of the labels, :math:`2^y - 1` or :math:`y`, as the metrics'
+        ``gain=``. Exponential gains are computed per list in a scaled domain
+        (exact ratios, no overflow of the ideal DCG); a label whose gain does
+        not fit the dtype (128 and above in float32) is refused, see
+        :meth:`~skrank.losses.RankingLoss.check_labels`.
     reduction : {"mean", "sum", "none"}, default="mean"
         How to reduce the per-list losses.
 
@@ -365,12 +369,22 @@ class NeuralNDCG(RankingLoss):
     one; a list without a relevant document (ideal DCG 0) or with one document
     does not.
 
-    **Memory.** The Sinkhorn iterates are kept as scaling vectors of
-    :math:`\hat P` (every iterate is :math:`\mathrm{diag}(a) \hat P
-    \mathrm{diag}(b)`), and the backward pass through the iterations is done
-    by hand with matrix products, so the only ``[list_len, list_len]`` tensor
-    is the NeuralSort matrix of a chunk of lists of similar length (a few MB),
-    whatever ``n_iter``. Value and gradient are computed in the forward call.
+    **Memory.** :math:`\hat P` is a ``list_len x list_len`` matrix per list,
+    and it is intrinsic: Sinkhorn multiplies by it twice per iteration, so
+    recomputing it block by block would cost ``2 * n_iter`` passes of
+    exponentials over the whole matrix. Everything else is kept small: the
+    Sinkhorn iterates are scaling vectors of :math:`\hat P` (every iterate is
+    :math:`\mathrm{diag}(a) \hat P \mathrm{diag}(b)`) and the backward pass
+    through the iterations is done by hand with matrix products, so the
+    matrices of one chunk of lists of similar length (a few MB of them, or a
+    single longer list) are the only large tensors, whatever ``n_iter``; value
+    and gradient are computed in the forward call. One list of :math:`n`
+    documents therefore needs about :math:`4 n^2` bytes in float32 (256 MiB at
+    8,192 documents, 1.6 GB at 20,000): a list longer than ``max_list_len``
+    raises a ValueError before anything is allocated. On a CPU the length that
+    counts is the number of real documents; on an accelerator, where reading
+    lengths would synchronise with the device, it is the padded width of the
+    batch.
 
     Parameters
     ----------
@@ -382,7 +396,13 @@ class NeuralNDCG(RankingLoss):
         Sinkhorn iterations, a fixed number (allRank stops earlier at a
         tolerance of 1e-6, with at most 50); 0 uses NeuralSort alone.
     gain : {"exponential", "linear"}, default="exponential"
-        Gain of the labels, :math:`2^y - 1` or :math:`y`.
+        Gain of the labels, :math:`2^y - 1` or :math:`y`, as the metrics'
+        ``gain=``. Exponential gains are computed per list in a scaled domain
+        (exact ratios, no overflow of the ideal DCG); a label whose gain does
+        not fit the dtype (128 and above in float32) is refused, see
+        :meth:`~skrank.losses.RankingLoss.check_labels`.
+    max_list_len : int, default=8192
+        The longest list accepted (see **Memory**); None for no limit.
     reduction : {"mean", "sum", "none"}, default="mean"
         How to reduce the per-list losses.
 

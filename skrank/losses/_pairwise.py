@@ -399,7 +399,11 @@ class LambdaRank(PairwiseLoss):
     k : int, default=None
         NDCG truncation; ``None`` for the whole list.
     gain : {"exponential", "linear"}, default="exponential"
-        Gain of the labels, as in :func:`skrank.metrics._gains.gain`.
+        Gain of the labels, :math:`2^y - 1` or :math:`y`, as the metrics'
+        ``gain=``. Exponential gains are computed per list in a scaled domain
+        (exact ratios, no overflow of the ideal DCG); a label whose gain does
+        not fit the dtype (128 and above in float32) is refused, see
+        :meth:`~skrank.losses.RankingLoss.check_labels`.
     reduction : {"mean", "sum", "none"}, default="mean"
         How to reduce the per-list losses.
 
@@ -477,7 +481,11 @@ class LambdaLoss(PairwiseLoss):
     k : int, default=None
         NDCG truncation; ``None`` for the whole list.
     gain : {"exponential", "linear"}, default="exponential"
-        Gain of the labels.
+        Gain of the labels, :math:`2^y - 1` or :math:`y`, as the metrics'
+        ``gain=``. Exponential gains are computed per list in a scaled domain
+        (exact ratios, no overflow of the ideal DCG); a label whose gain does
+        not fit the dtype (128 and above in float32) is refused, see
+        :meth:`~skrank.losses.RankingLoss.check_labels`.
     reduction : {"mean", "sum", "none"}, default="mean"
         How to reduce the per-list losses.
 
