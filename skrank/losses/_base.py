@@ -205,6 +205,12 @@ class RankingLoss(nn.Module):
         ...
         ValueError: LambdaRank: the label 128 has the exponential gain 2**128 - 1, ...
         """
+        gain = self._label_gain()
+        if gain is not None:
+            check_gain_labels(labels, gain, dtype, type(self).__name__)
+
+    def _label_gain(self):
+        """The gain whose labels must fit, or None for a loss without a check."""
         return None
 
     def per_list(self, scores, labels, mask):
@@ -238,8 +244,9 @@ class RankingLoss(nn.Module):
         scores, labels, mask = check_loss_inputs(
             scores, labels, mask, n_outputs=self.n_outputs, name=type(self).__name__
         )
-        if labels.device.type == "cpu":  # no device synchronisation
-            self.check_labels(labels[mask], scores.dtype)
+        gain = self._label_gain()
+        if gain is not None and labels.device.type == "cpu":  # no device sync
+            check_gain_labels(labels[mask], gain, scores.dtype, type(self).__name__)
         device_type = scores.device.type
         if torch.is_autocast_enabled(device_type):
             with torch.autocast(device_type, enabled=False):
@@ -491,12 +498,14 @@ def check_gain_labels(labels, gain, dtype, name):
     :meth:`RankingLoss.check_labels`, and from ``forward`` on CPU tensors only.
     """
     if isinstance(labels, torch.Tensor):
-        labels = labels.detach().to("cpu", torch.float64).numpy()
-    labels = np.asarray(labels, dtype=np.float64)
-    if labels.size == 0:
+        labels = labels.detach()
+    else:
+        labels = torch.as_tensor(np.asarray(labels, dtype=np.float64))
+    if labels.numel() == 0:
         return
-    if not np.isfinite(labels).all():
-        bad = labels[~np.isfinite(labels)][0]
+    finite = torch.isfinite(labels)
+    if not finite.all():
+        bad = labels[~finite].flatten()[0].item()
         raise ValueError(f"{name} needs finite labels. Got a label of {bad}.")
     if gain != "exponential":
         return
@@ -504,7 +513,7 @@ def check_gain_labels(labels, gain, dtype, name):
     dtype = torch.promote_types(dtype, torch.float32)
     # 2**y - 1 fits iff y < e, with the largest float = m * 2**e, m in [0.5, 1)
     limit = math.frexp(torch.finfo(dtype).max)[1]
-    top = labels.max()
+    top = labels.max().item()
     if top >= limit:
         raise ValueError(
             f"{name}: the label {top:g} has the exponential gain 2**{top:g} - 1, "

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from ..metrics._gains import GAINS
 from ..utils._validation import HasMethods, Interval, StrOptions
-from ._base import RankingLoss, check_gain_labels
+from ._base import RankingLoss
 from ._chunked import pairwise_per_list
 from ._lambdaweights import LabelDiffWeights, LambdaLossWeights, LambdaRankWeights
 from ._registry import register_loss
@@ -437,8 +437,8 @@ class LambdaRank(PairwiseLoss):
         self.gain = gain
         self._validate_params()
 
-    def check_labels(self, labels, dtype=None):
-        check_gain_labels(labels, self.gain, dtype, type(self).__name__)
+    def _label_gain(self):
+        return self.gain
 
     def _pair_function(self):
         return LogisticPair(self.sigma)
@@ -530,8 +530,8 @@ class LambdaLoss(PairwiseLoss):
         self.gain = gain
         self._validate_params()
 
-    def check_labels(self, labels, dtype=None):
-        check_gain_labels(labels, self.gain, dtype, type(self).__name__)
+    def _label_gain(self):
+        return self.gain
 
     def _pair_function(self):
         return LogisticPair(self.sigma, base=2.0)
