@@ -203,8 +203,25 @@ def test_ordinal_scores_need_one_output_per_threshold():
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_non_finite_labels_refused_by_gain_losses(loss, bad):
     labels = torch.tensor([[1.0, bad, 0.0]])
-    with pytest.raises(ValueError, match=f"{type(loss).__name__} needs finite labels"):
-        loss(torch.zeros(1, 3), labels)
+    message = f"{type(loss).__name__} needs finite labels. Got a label of {bad}"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        loss.check_labels(labels)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        loss.check_labels(labels.numpy().tolist())
+    if loss._label_gain() == "exponential":  # forward checks on CPU too
+        with pytest.raises(ValueError, match=re.escape(message)):
+            loss(torch.zeros(1, 3), labels)
+
+
+def test_reassigned_parameter_checked_even_after_a_good_call():
+    loss = RankNet()
+    scores, labels = torch.zeros(1, 3), torch.tensor([[1.0, 0.0, 2.0]])
+    loss(scores, labels)
+    loss.sigma = 0.0
+    with pytest.raises(ValueError, match="The 'sigma' parameter of RankNet"):
+        loss(scores, labels)
+    loss.sigma = 2.0
+    assert torch.isfinite(loss(scores, labels))
 
 
 def test_neuralndcg_refuses_lists_over_max_list_len():
