@@ -187,10 +187,6 @@ class RankingLoss(nn.Module):
             The dtype of the scores in training; None means float32. Losses
             compute in float32 at least.
 
-        Returns
-        -------
-        None
-
         Raises
         ------
         ValueError
