@@ -375,9 +375,9 @@ def _memory_check(names, length):
     for name in names:
         res = _run_worker(name, "skrank", length, [1], 1, long_list=True)
         if "error" in res:
-            ok = res["error"]
-        else:
-            ok = "yes" if res["extra_mb"] < MEMORY_TARGET_MB else "**no**"
+            print(f"| {name} | - | - | refused: {res['error']} |", flush=True)
+            continue
+        ok = "yes" if res["extra_mb"] < MEMORY_TARGET_MB else "**no**"
         print(f"| {name} | {_fmt(res, 1)} | {_fmt_mem(res)} | {ok} |", flush=True)
 
 
