@@ -94,6 +94,13 @@ def check_loss_inputs(scores, labels, mask=None, *, n_outputs=1, name="loss"):
     return scores, labels, mask
 
 
+def _autocast_enabled(device_type):
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except RuntimeError:  # a device type autocast does not know (e.g. "meta")
+        return False
+
+
 def reduce_lists(values, valid, reduction="mean"):
     """Reduce per-list losses, counting only the contributing lists.
 
@@ -260,7 +267,7 @@ class RankingLoss(nn.Module):
         if gain == "exponential" and labels.device.type == "cpu":
             check_gain_labels(labels[mask], gain, scores.dtype, type(self).__name__)
         device_type = scores.device.type
-        if torch.is_autocast_enabled(device_type):
+        if _autocast_enabled(device_type):
             with torch.autocast(device_type, enabled=False):
                 values, valid = self.per_list(scores, labels, mask)
         else:

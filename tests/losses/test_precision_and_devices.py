@@ -125,6 +125,21 @@ def test_device_path_without_host_lengths_matches(name, monkeypatch):
     torch.testing.assert_close(grad2, grad, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_no_value_read_back_to_the_host(name):
+    # A meta tensor has no data: any .tolist(), .item() or bool() on it
+    # raises, exactly where a GPU would synchronise with the host. Every loss
+    # must run forward and backward on it (the path every accelerator takes).
+    loss = get_loss(name)
+    shape = (4, 16) if loss.n_outputs == 1 else (4, 16, loss.n_outputs)
+    scores = torch.empty(shape, device="meta", requires_grad=True)
+    labels = torch.empty(4, 16, device="meta")
+    mask = torch.empty(4, 16, dtype=torch.bool, device="meta")
+    value = loss(scores, labels, mask)
+    value.backward()
+    assert value.shape == () and scores.grad.shape == scores.shape
+
+
 def test_block_bytes_larger_on_accelerators():
     assert _chunked.block_bytes("cpu") == _chunked.BLOCK_BYTES
     assert _chunked.block_bytes("cuda") == 16 * _chunked.BLOCK_BYTES
