@@ -15,11 +15,18 @@ loss with its reference (value and gradient, float64, small batch).
 A second check runs every pairwise-family loss on ONE list of 20,000
 documents (forward and backward) and reports its extra peak memory.
 
+``--memory`` is the memory check: every registered loss, forward and
+backward on ONE query of 50,000 documents (``--memory-length``), each in its
+own subprocess, reporting its extra peak RSS against the target of 500 MB.
+NeuralNDCG needs a ``list_len x list_len`` matrix per list and refuses a list
+over its ``max_list_len`` (8,192): the check records that refusal.
+
 Usage::
 
     python benchmarks/bench_losses.py            # full run (~15 min on 2 cores)
     python benchmarks/bench_losses.py --quick    # L in 32, 128, one repeat
     python benchmarks/bench_losses.py --losses ranknet lambdarank --lengths 1024
+    python benchmarks/bench_losses.py --memory   # one 50,000-document query
 """
 
 import argparse
@@ -42,6 +49,8 @@ PAIRWISE_FAMILY = [
 ]
 # references that cannot run at some lengths (memory): name -> largest L
 REFERENCE_MAX_LEN = {"neuralndcg": 512}
+#: extra peak memory allowed for one query of --memory-length documents
+MEMORY_TARGET_MB = 500
 
 
 # ---------------------------------------------------------------------------
@@ -260,7 +269,7 @@ def _run_worker(name, impl, length, threads, repeats, long_list=False, timeout=6
         return {"error": "timeout"}
     if out.returncode != 0:
         last = (out.stderr.strip().splitlines() or ["failed"])[-1]
-        return {"error": last[:60]}
+        return {"error": last[:160]}
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -290,6 +299,10 @@ def main(argv=None):
     parser.add_argument("--long-length", type=int, default=20000)
     parser.add_argument("--no-long", action="store_true")
     parser.add_argument(
+        "--memory", action="store_true", help="only the one-long-query memory check"
+    )
+    parser.add_argument("--memory-length", type=int, default=50000)
+    parser.add_argument(
         "--check", action="store_true", help="only compare values with references"
     )
     # worker mode
@@ -311,6 +324,9 @@ def main(argv=None):
     names = args.losses or get_loss_names()
     if args.check:
         _check(names)
+        return
+    if args.memory:
+        _memory_check(names, args.memory_length)
         return
     print(
         f"# Losses, forward + backward, CPU float32, {N_QUERIES} lists of length "
@@ -346,6 +362,23 @@ def main(argv=None):
     for name in [n for n in names if n in PAIRWISE_FAMILY or n == "approxndcg"]:
         res = _run_worker(name, "skrank", args.long_length, [1], 1, long_list=True)
         print(f"| {name} | {_fmt(res, 1)} | {_fmt_mem(res)} |", flush=True)
+
+
+def _memory_check(names, length):
+    """Every loss on one query of ``length`` documents: extra peak RSS."""
+    print(
+        f"# One query of {length} documents, forward + backward, CPU float32, "
+        f"1 thread; target: extra peak RSS < {MEMORY_TARGET_MB} MB\n"
+    )
+    print("| loss | time | extra peak RSS | within target |")
+    print("|---|---|---|---|")
+    for name in names:
+        res = _run_worker(name, "skrank", length, [1], 1, long_list=True)
+        if "error" in res:
+            print(f"| {name} | - | - | refused: {res['error']} |", flush=True)
+            continue
+        ok = "yes" if res["extra_mb"] < MEMORY_TARGET_MB else "**no**"
+        print(f"| {name} | {_fmt(res, 1)} | {_fmt_mem(res)} | {ok} |", flush=True)
 
 
 if __name__ == "__main__":

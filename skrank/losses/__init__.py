@@ -3,7 +3,9 @@
 Every loss is called as ``loss(scores, labels, mask=None)`` on padded
 ``[n_queries, list_len]`` tensors (``mask`` True = a real document) and returns
 a scalar. Losses combine: ``ListNet() + 0.5 * RankNet()``. String names for
-estimators come from :func:`get_loss` and :func:`get_loss_names`.
+estimators come from :func:`get_loss` and :func:`get_loss_names`; each
+registered loss has a family (pointwise, pairwise or listwise), given by
+:func:`get_loss_family`.
 """
 
 from ._base import CombinedLoss, RankingLoss
@@ -17,7 +19,7 @@ from ._pairwise import (
     RankNet,
 )
 from ._pointwise import AbsoluteError, HuberLoss, OrdinalLoss, SigmoidBCE, SquaredError
-from ._registry import get_loss, get_loss_names, register_loss
+from ._registry import get_loss, get_loss_family, get_loss_names, register_loss
 
 __all__ = [
     "AbsoluteError",
@@ -38,6 +40,7 @@ __all__ = [
     "SigmoidBCE",
     "SquaredError",
     "get_loss",
+    "get_loss_family",
     "get_loss_names",
     "register_loss",
 ]

@@ -1,31 +1,41 @@
-"""The one place for input checks, masking and reduction of ranking losses.
+"""The loss contract: input checks, masks, gains, reduction and combination.
 
 A loss is a :class:`RankingLoss` subclass that implements :meth:`per_list`:
 given padded ``scores`` and ``labels`` of shape ``[n_queries, list_len]`` and a
 boolean ``mask`` (True = a real document), it returns one loss value per list
 and a boolean saying which lists contribute. :meth:`RankingLoss.forward`
-checks the inputs, calls it, and averages over the contributing lists.
+validates the hyper-parameters and the inputs, calls it, and reduces over the
+contributing lists. The ``O(list_len**2)`` engines live in
+:mod:`skrank.losses._chunked`.
+
+**Precision.** Losses compute in float32 at least: float16 and bfloat16
+scores are promoted (as ``torch.autocast`` does for losses), so the value is
+float32 and the gradient reaches the scores in their own dtype; inside
+``torch.autocast`` the loss runs with autocast off, so its matrix products are
+not lowered to half precision.
 """
 
 import math
 import numbers
+from typing import ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 
 from ..metrics._gains import discount
-from ..utils._validation import validate_parameter_constraints
+from ..utils._validation import StrOptions, validate_parameter_constraints
 
 __all__ = [
     "CombinedLoss",
     "RankingLoss",
-    "check_hyperparams",
+    "check_gain_labels",
     "check_loss_inputs",
     "current_ranks",
     "ideal_dcg",
+    "list_gains",
     "masked_log_softmax",
     "masked_mean",
-    "pairwise_per_list",
     "reduce_lists",
 ]
 
@@ -36,8 +46,9 @@ def check_loss_inputs(scores, labels, mask=None, *, n_outputs=1, name="loss"):
     """Check shapes and dtypes of a loss call; return ``scores, labels, mask``.
 
     Only shapes and dtypes are checked (no data-dependent test), so the check
-    costs nothing on a GPU. ``labels`` is cast to the dtype of ``scores``;
-    ``mask=None`` means every document is real.
+    costs nothing on a GPU. Half-precision ``scores`` are promoted to float32,
+    ``labels`` are cast to the dtype of ``scores``; ``mask=None`` means every
+    document is real.
     """
     if not isinstance(scores, torch.Tensor) or not isinstance(labels, torch.Tensor):
         raise TypeError(
@@ -67,6 +78,8 @@ def check_loss_inputs(scores, labels, mask=None, *, n_outputs=1, name="loss"):
         )
     if not scores.is_floating_point():
         raise TypeError(f"{name} expects floating-point scores. Got {scores.dtype}.")
+    if torch.finfo(scores.dtype).bits < 32:  # float16, bfloat16
+        scores = scores.float()
     labels = labels.to(scores.dtype)
     if mask is None:
         mask = torch.ones(labels.shape, dtype=torch.bool, device=labels.device)
@@ -79,6 +92,13 @@ def check_loss_inputs(scores, labels, mask=None, *, n_outputs=1, name="loss"):
         if mask.dtype != torch.bool:
             mask = mask.bool()
     return scores, labels, mask
+
+
+def _autocast_enabled(device_type):
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except RuntimeError:  # a device type autocast does not know (e.g. "meta")
+        return False
 
 
 def reduce_lists(values, valid, reduction="mean"):
@@ -95,15 +115,6 @@ def reduce_lists(values, valid, reduction="mean"):
     if reduction == "sum":
         return total
     return total / valid.sum().clamp(min=1).to(values.dtype)
-
-
-def _check_reduction(reduction, name):
-    if reduction not in REDUCTIONS:
-        raise ValueError(
-            f"The 'reduction' parameter of {name} must be a str among "
-            f"{{'mean', 'sum', 'none'}}. Got {reduction!r} instead."
-        )
-    return reduction
 
 
 class RankingLoss(nn.Module):
@@ -143,9 +154,67 @@ class RankingLoss(nn.Module):
 
     n_outputs = 1
 
-    def __init__(self, reduction="mean"):
+    _parameter_constraints: ClassVar[dict] = {
+        "reduction": [StrOptions(set(REDUCTIONS))]
+    }
+
+    def __init__(self, *, reduction="mean"):
         super().__init__()
         self.reduction = reduction
+        self._validate_params(RankingLoss._parameter_constraints)
+
+    def _validate_params(self, constraints=None):
+        """Validate hyper-parameters with scikit-learn's wording.
+
+        ``constraints`` defaults to the class's ``_parameter_constraints``
+        (scikit-learn's convention); the error reads "The 'sigma' parameter of
+        RankNet must be a float in the range (0.0, inf). Got -1 instead."
+        """
+        if constraints is None:
+            constraints = self._parameter_constraints
+        params = {name: getattr(self, name) for name in constraints}
+        validate_parameter_constraints(
+            constraints, params, caller_name=type(self).__name__
+        )
+
+    def check_labels(self, labels, dtype=None):
+        """Check once, before training, that the loss can use these labels.
+
+        The default accepts every label; losses with an exponential gain
+        refuse labels whose gain :math:`2^y - 1` does not fit the dtype they
+        compute in. An estimator calls this once on all its training labels:
+        forward checks again only on CPU tensors, where that needs no device
+        synchronisation.
+
+        Parameters
+        ----------
+        labels : array-like or torch.Tensor
+            Relevance labels (any shape; padding must not be included).
+        dtype : torch.dtype, default=None
+            The dtype of the scores in training; None means float32. Losses
+            compute in float32 at least.
+
+        Raises
+        ------
+        ValueError
+            If a label cannot be used by this loss.
+
+        Examples
+        --------
+        >>> from skrank.losses import LambdaRank
+        >>> LambdaRank().check_labels([0, 1, 127])
+        >>> LambdaRank().check_labels([0, 128])
+        Traceback (most recent call last):
+        ...
+        ValueError: LambdaRank: the label 128 has the exponential gain 2**128 - 1, ...
+        """
+        gain = self._label_gain()
+        if gain is not None:
+            check_gain_labels(labels, gain, dtype, type(self).__name__)
+
+    def _label_gain(self):
+        """The gain whose labels must fit, or None for a loss without a check."""
+        return None
 
     def per_list(self, scores, labels, mask):
         """Return one loss per list and which lists count.
@@ -171,18 +240,38 @@ class RankingLoss(nn.Module):
         """
         raise NotImplementedError
 
+    def _revalidate_params(self):
+        """Validate again if a hyper-parameter was reassigned since the last call.
+
+        Checking identities costs well under a microsecond; scikit-learn's
+        validation costs tens, as much as a whole pointwise loss on a batch.
+        """
+        current = tuple(getattr(self, name) for name in self._parameter_constraints)
+        last = self.__dict__.get("_validated_params")
+        if last is None or len(last) != len(current):
+            changed = True
+        else:
+            changed = any(a is not b for a, b in zip(current, last, strict=True))
+        if changed:
+            self._validate_params()
+            self.__dict__["_validated_params"] = current
+
     def forward(self, scores, labels, mask=None):
-        name = type(self).__name__
-        _check_reduction(self.reduction, name)
-        # Hyper-parameters may have been reassigned since __init__; checking
-        # them costs microseconds, once per call, for every loss.
-        constraints = getattr(self, "_constraints", None)
-        if constraints:
-            check_hyperparams(self, constraints)
+        # Hyper-parameters may have been reassigned since __init__.
+        self._revalidate_params()
         scores, labels, mask = check_loss_inputs(
-            scores, labels, mask, n_outputs=self.n_outputs, name=name
+            scores, labels, mask, n_outputs=self.n_outputs, name=type(self).__name__
         )
-        values, valid = self.per_list(scores, labels, mask)
+        gain = self._label_gain()
+        # Only exponential gains can overflow; checked where it needs no sync.
+        if gain == "exponential" and labels.device.type == "cpu":
+            check_gain_labels(labels[mask], gain, scores.dtype, type(self).__name__)
+        device_type = scores.device.type
+        if _autocast_enabled(device_type):
+            with torch.autocast(device_type, enabled=False):
+                values, valid = self.per_list(scores, labels, mask)
+        else:
+            values, valid = self.per_list(scores, labels, mask)
         return reduce_lists(values, valid, self.reduction)
 
     def score_from_output(self, output):
@@ -292,6 +381,21 @@ class CombinedLoss(RankingLoss):
             names.append(base if seen[base] == 1 else f"{base}_{seen[base]}")
         return names
 
+    def check_labels(self, labels, dtype=None):
+        """Check the labels for every term that has a ``check_labels`` method.
+
+        Parameters
+        ----------
+        labels : array-like or torch.Tensor
+            Relevance labels.
+        dtype : torch.dtype, default=None
+            The dtype of the scores in training; None means float32.
+        """
+        for loss in self._terms:
+            check = getattr(loss, "check_labels", None)
+            if check is not None:
+                check(labels, dtype)
+
     def forward(self, scores, labels, mask=None):
         total = 0.0
         parts = {}
@@ -320,20 +424,6 @@ class CombinedLoss(RankingLoss):
 
     def extra_repr(self):
         return " + ".join(f"{w:g} * {_loss_name(loss)}" for w, loss in self.terms)
-
-
-# ---------------------------------------------------------------------------
-# Hyper-parameters
-# ---------------------------------------------------------------------------
-def check_hyperparams(loss, constraints):
-    """Validate a loss's hyper-parameters with scikit-learn's wording.
-
-    ``constraints`` maps attribute names of ``loss`` to scikit-learn parameter
-    constraints; the error reads "The 'sigma' parameter of RankNet must be a
-    float in the range (0.0, inf). Got -1 instead."
-    """
-    params = {name: getattr(loss, name) for name in constraints}
-    validate_parameter_constraints(constraints, params, caller_name=type(loss).__name__)
 
 
 # ---------------------------------------------------------------------------
@@ -390,174 +480,62 @@ def ideal_dcg(gains, mask, k=None):
 
 
 # ---------------------------------------------------------------------------
-# The chunked pairwise engine
+# Gains
 # ---------------------------------------------------------------------------
-#: Target size in bytes of one ``[n_queries, rows, cols]`` block of pair work.
-PAIR_BLOCK_BYTES = 2**22
+def list_gains(labels, mask, gain="exponential"):
+    r"""Gains of the real documents ``[Q, L]``, each list's scaled by a power of 2.
 
-
-class PairContext:
-    """Per-document tensors of a batch, sorted by label within each list.
-
-    The pairwise engine sorts every list by decreasing label (real documents
-    first, stable), so that for a block of rows ``a:b`` every pair partner with
-    a smaller label lies in the columns ``a:``; the upper triangle is all the
-    work. Attributes are ``[Q, L]`` tensors in that order:
-
-    - ``scores``: scores with padding set to 0 (detached);
-    - ``labels``: labels with padding set to 0;
-    - ``mask``: real documents;
-    - ``row_labels`` / ``col_labels``: labels with padding at -inf / +inf, so
-      that ``row_labels[i] > col_labels[j]`` is exactly "i, j real and
-      y_i > y_j";
-    - ``ranks``: 0-based ranks under the current scores (see
-      :func:`current_ranks`), as the scores' dtype;
-    - ``n_real``: number of real documents per list, ``[Q]``.
-    """
-
-    def __init__(self, scores, labels, mask):
-        zeros = torch.zeros_like(scores)
-        ranks = current_ranks(scores, mask)
-        key = torch.where(mask, labels, torch.full_like(labels, -math.inf))
-        key = key.masked_fill(torch.isnan(key), -math.inf)
-        self.order = torch.argsort(key, dim=-1, descending=True, stable=True)
-        mask = mask.gather(-1, self.order)
-        self.mask = mask
-        self.scores = torch.where(mask, scores.detach().gather(-1, self.order), zeros)
-        self.labels = torch.where(mask, labels.gather(-1, self.order), zeros)
-        self.row_labels = self.labels.masked_fill(~mask, -math.inf)
-        self.col_labels = self.labels.masked_fill(~mask, math.inf)
-        self.ranks = ranks.gather(-1, self.order).to(scores.dtype)
-        self.n_real = mask.sum(dim=-1)
-
-    def unsort(self, values):
-        """Put ``[Q, L]`` values from label order back into input order."""
-        out = torch.empty_like(values)
-        return out.scatter_(-1, self.order, values)
-
-    def n_pairs(self):
-        """Number of pairs (i, j) with y_i > y_j, both real, per list."""
-        if self.labels.shape[-1] == 0:
-            return self.n_real
-        # -y is ascending along each list, padding (+inf) last
-        ascending = torch.where(
-            self.mask, -self.labels, torch.full_like(self.labels, math.inf)
-        ).contiguous()
-        # documents with a label >= y_i (i included), counted per row
-        not_lower = torch.searchsorted(ascending, ascending, right=True)
-        lower = (self.n_real[:, None] - not_lower).clamp(min=0)
-        return torch.where(self.mask, lower, torch.zeros_like(lower)).sum(dim=-1)
-
-
-def _block_rows(n_queries, n_cols, itemsize):
-    per_row = max(1, n_queries * n_cols * itemsize)
-    return max(1, min(n_cols, PAIR_BLOCK_BYTES // per_row))
-
-
-def _query_groups(n_real, itemsize):
-    """Groups of lists of similar length, longest first: ``[(ids, width)]``.
-
-    Each group is padded only to its own longest list, so a batch of mixed
-    lengths does not pay pair work for the padding of its longest list; a
-    group holds about ``4 * PAIR_BLOCK_BYTES`` of (triangular) pair work.
-    Lists with fewer than two real documents have no pair and are skipped.
-    """
-    lengths = n_real.tolist()
-    order = sorted(range(len(lengths)), key=lambda q: -lengths[q])
-    budget = 4 * PAIR_BLOCK_BYTES
-    groups, current, width = [], [], 0
-    for q in order:
-        if lengths[q] < 2:
-            break
-        if current and (len(current) + 1) * width * width * itemsize > 2 * budget:
-            groups.append((current, width))
-            current = []
-        if not current:
-            width = lengths[q]
-        current.append(q)
-    if current:
-        groups.append((current, width))
-    return groups
-
-
-class _PairwiseFunction(torch.autograd.Function):
-    """Per-list pairwise loss whose forward also computes the score gradient.
-
-    One pass over blocks of rows computes, for pairs ``y_i > y_j``, the sum
-    of ``w_ij f(s_i - s_j)`` and its gradient; only the ``[Q, L]`` gradient is
-    kept for backward, so memory stays at a few blocks whatever ``L``.
-    Lists are sorted by label, so a block of rows ``a:b`` only meets columns
-    ``a:`` (the upper triangle), and grouped by length (see
-    :func:`_query_groups`).
-    """
-
-    @staticmethod
-    def forward(ctx, scores, labels, mask, pair_fn, weight_fn, normalize):
-        pc = PairContext(scores, labels, mask)
-        n_q, n_docs = pc.scores.shape
-        dtype = pc.scores.dtype
-        itemsize = pc.scores.element_size()
-        total = torch.zeros(n_q, dtype=dtype, device=scores.device)
-        grad = torch.zeros(n_q, n_docs, dtype=dtype, device=scores.device)
-        state = weight_fn.prepare(pc) if weight_fn is not None else ()
-        for ids, width in _query_groups(pc.n_real, itemsize):
-            ids = torch.tensor(ids, device=scores.device)
-            s = pc.scores[ids, :width]
-            row_labels = pc.row_labels[ids, :width]
-            col_labels = pc.col_labels[ids, :width]
-            group_state = tuple(t[ids, :width] for t in state)
-            g_total = torch.zeros(len(ids), dtype=dtype, device=scores.device)
-            g_grad = torch.zeros(len(ids), width, dtype=dtype, device=scores.device)
-            step = _block_rows(len(ids), width, itemsize)
-            for a in range(0, width, step):
-                rows, cols = slice(a, min(a + step, width)), slice(a, width)
-                pairs = row_labels[:, rows, None] > col_labels[:, None, cols]
-                if weight_fn is None:
-                    weights = pairs.to(dtype)
-                else:
-                    weights = weight_fn.block(group_state, rows, cols, pairs)
-                diff = s[:, rows, None] - s[:, None, cols]
-                value, deriv = pair_fn.value_and_derivative(diff)
-                deriv.mul_(weights)
-                g_total += value.mul_(weights).sum(dim=(1, 2))
-                g_grad[:, rows] += deriv.sum(dim=2)
-                g_grad[:, cols] -= deriv.sum(dim=1)
-            total[ids] = g_total
-            grad[ids, :width] = g_grad
-        n_pairs = pc.n_pairs()
-        total *= pair_fn.value_scale
-        if normalize:
-            scale = 1.0 / n_pairs.clamp(min=1).to(dtype)
-            total = total * scale
-            grad *= scale[:, None]
-        grad *= pair_fn.derivative_scale
-        ctx.save_for_backward(pc.unsort(grad))
-        ctx.mark_non_differentiable(n_pairs)
-        return total, n_pairs
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_total, grad_pairs):
-        (grad,) = ctx.saved_tensors
-        return grad * grad_total[:, None], None, None, None, None, None
-
-
-def pairwise_per_list(scores, labels, mask, pair_fn, weight_fn=None, normalize=True):
-    r"""Per-list pairwise loss over the pairs with :math:`y_i > y_j`.
+    The NDCG-type losses use gains only through ratios (:math:`G_i /
+    \mathrm{IDCG}`, differences over IDCG), so each list's exponential gains
+    are computed as
 
     .. math::
-        \ell_q = \frac{1}{Z_q} \sum_{i, j:\, y_i > y_j} w_{ij} \, f(s_i - s_j)
+        rac{2^{y_i} - 1}{2^m} = 2^{y_i - m} - 2^{-m}, \qquad
+        m = \max(0, \max_j y_j),
 
-    with :math:`Z_q` the number of such pairs when ``normalize`` is true (else
-    1). ``pair_fn`` gives :math:`f` and :math:`f'` (see
-    :mod:`skrank.losses._pairwise`), ``weight_fn`` the constant weights
-    :math:`w_{ij}` (``None`` = 1; see :mod:`skrank.losses._lambdaweights`).
-    The work is chunked over blocks of rows; the gradient is computed in the
-    forward pass (weights are constants, as in LambdaMART).
-
-    Returns ``(values, valid)``: a list is valid when it has at least one pair.
+    which never overflows (they are at most 1, the ideal DCG at most the list
+    length) and equals the unscaled gain times an exact power of two, so
+    every ratio is the same to the last bit wherever the unscaled gains fit
+    (the way the metrics keep float64 NDCG exact). Linear gains are the
+    labels. Padding gets 0.
     """
-    values, n_pairs = _PairwiseFunction.apply(
-        scores, labels, mask, pair_fn, weight_fn, normalize
-    )
-    return values, n_pairs > 0
+    zeros = torch.zeros_like(labels)
+    y = torch.where(mask, labels, zeros)
+    if gain == "linear" or y.shape[-1] == 0:
+        return y
+    top = y.amax(dim=-1, keepdim=True).clamp(min=0.0)
+    return torch.where(mask, torch.exp2(y - top) - torch.exp2(-top), zeros)
+
+
+def check_gain_labels(labels, gain, dtype, name):
+    """Raise a ValueError naming a label the ``gain`` cannot hold in ``dtype``.
+
+    Labels must be finite; with ``gain="exponential"`` the gain
+    :math:`2^y - 1` of every label must fit the dtype the loss computes in
+    (``dtype`` promoted to float32 at least; None means float32): labels up to
+    127 in float32, 1023 in float64. Needs the labels on the host: called by
+    :meth:`RankingLoss.check_labels`, and from ``forward`` on CPU tensors only.
+    """
+    if isinstance(labels, torch.Tensor):
+        labels = labels.detach()
+    else:
+        labels = torch.as_tensor(np.asarray(labels, dtype=np.float64))
+    if labels.numel() == 0:
+        return
+    finite = torch.isfinite(labels)
+    if not finite.all():
+        bad = labels[~finite].flatten()[0].item()
+        raise ValueError(f"{name} needs finite labels. Got a label of {bad}.")
+    if gain != "exponential":
+        return
+    dtype = torch.float32 if dtype is None else dtype
+    dtype = torch.promote_types(dtype, torch.float32)
+    # 2**y - 1 fits iff y < e, with the largest float = m * 2**e, m in [0.5, 1)
+    limit = math.frexp(torch.finfo(dtype).max)[1]
+    top = labels.max().item()
+    if top >= limit:
+        raise ValueError(
+            f"{name}: the label {top:g} has the exponential gain 2**{top:g} - 1, "
+            f"which does not fit in {str(dtype).removeprefix('torch.')} (labels "
+            f"up to {limit - 1} do). Use gain='linear' or smaller labels."
+        )

@@ -1,10 +1,10 @@
 """Constant pair weights for the generic pairwise loss (lambda weights).
 
 A weight object has two methods used by the chunked pairwise engine of
-:mod:`skrank.losses._base`:
+:mod:`skrank.losses._chunked`:
 
 - ``prepare(pc)`` computes a tuple of per-document ``[Q, L]`` tensors once
-  per call from a :class:`~skrank.losses._base.PairContext` (lists sorted by
+  per call from a :class:`~skrank.losses._chunked.PairContext` (lists sorted by
   label); the engine hands ``block`` that tuple restricted to a group of lists;
 - ``block(state, rows, cols, pairs)`` returns the ``[Q, rows, cols]`` weights
   of one block, zero outside ``pairs`` (the boolean "y_i > y_j, both real").
@@ -18,8 +18,8 @@ import math
 
 import torch
 
-from ..metrics._gains import discount, gain
-from ._base import ideal_dcg
+from ..metrics._gains import discount
+from ._base import ideal_dcg, list_gains
 
 __all__ = ["LabelDiffWeights", "LambdaLossWeights", "LambdaRankWeights"]
 
@@ -37,13 +37,12 @@ class LabelDiffWeights:
         return diff.clamp_(min=0.0)
 
 
-def _normalised_gains(pc, gain_kind, k):
+def _normalised_gains(pc, gain, k):
     """Gains divided by the ideal DCG@k: rows pad 0, columns pad +inf."""
-    gains = torch.where(
-        pc.mask, gain(pc.labels, gain_kind), torch.zeros_like(pc.labels)
-    )
+    gains = list_gains(pc.labels, pc.mask, gain)
     idcg = ideal_dcg(gains, pc.mask, k)
-    inv = torch.where(idcg > 0, 1.0 / idcg.clamp(min=1e-30), torch.zeros_like(idcg))
+    tiny = torch.finfo(idcg.dtype).tiny
+    inv = torch.where(idcg > 0, 1.0 / idcg.clamp(min=tiny), torch.zeros_like(idcg))
     rows = gains * inv[:, None]
     cols = rows.masked_fill(~pc.mask, math.inf)
     return rows, cols

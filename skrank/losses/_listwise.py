@@ -10,8 +10,10 @@ positive). Lists that do not contribute add exactly zero to the value and to
 every gradient.
 
 ApproxNDCG and NeuralNDCG do ``O(list_len**2)`` work per list; they run in
-the chunked engines of :mod:`skrank.losses._sorting`, so memory stays at a
-few megabytes of work blocks whatever the batch and list sizes.
+the chunked engines of :mod:`skrank.losses._chunked`. ApproxNDCG's memory stays
+at a few megabytes of work blocks whatever the batch and list sizes;
+NeuralNDCG needs one ``list_len x list_len`` matrix per list (see its
+``max_list_len``).
 """
 
 import math
@@ -20,11 +22,15 @@ from typing import ClassVar
 
 import torch
 
-from ..metrics._gains import gain as gain_fn
 from ..utils._validation import Interval, StrOptions
-from ._base import RankingLoss, check_hyperparams, ideal_dcg, masked_log_softmax
+from ._base import (
+    RankingLoss,
+    ideal_dcg,
+    list_gains,
+    masked_log_softmax,
+)
+from ._chunked import approx_ndcg_per_list, neural_ndcg_per_list
 from ._registry import register_loss
-from ._sorting import approx_ndcg_per_list, neural_ndcg_per_list
 
 __all__ = ["ApproxNDCG", "ListMLE", "ListNet", "NeuralNDCG"]
 
@@ -36,7 +42,7 @@ def _two_or_more(mask):
 # ---------------------------------------------------------------------------
 # ListNet
 # ---------------------------------------------------------------------------
-@register_loss("listnet")
+@register_loss("listnet", family="listwise")
 class ListNet(RankingLoss):
     r"""ListNet: top-one cross-entropy between label and score distributions.
 
@@ -89,7 +95,8 @@ class ListNet(RankingLoss):
     tensor(0.6931)
     """
 
-    _constraints: ClassVar[dict] = {
+    _parameter_constraints: ClassVar[dict] = {
+        **RankingLoss._parameter_constraints,
         "target": [StrOptions({"softmax", "linear", "exponential"})],
         "form": [StrOptions({"cross_entropy", "kl"})],
     }
@@ -98,7 +105,11 @@ class ListNet(RankingLoss):
         super().__init__(reduction=reduction)
         self.target = target
         self.form = form
-        check_hyperparams(self, self._constraints)
+        self._validate_params()
+
+    def _label_gain(self):
+        # softmax targets are computed stably: only finiteness matters
+        return "exponential" if self.target == "exponential" else "linear"
 
     def per_list(self, scores, labels, mask):
         valid = _two_or_more(mask)
@@ -115,14 +126,12 @@ class ListNet(RankingLoss):
                 values = values + (p * log_p).sum(dim=-1)
             return values, valid
         zeros = torch.zeros_like(labels)
-        kind = "linear" if self.target == "linear" else "exponential"
-        weights = torch.where(
-            mask, gain_fn(torch.where(mask, labels, zeros), kind), zeros
-        )
+        weights = list_gains(labels, mask, self.target)
         total = weights.sum(dim=-1, keepdim=True)
         valid = valid & (total[:, 0] > 0)
-        p = weights / total.clamp(min=torch.finfo(labels.dtype).tiny)
-        log_p = torch.where(p > 0, p.clamp(min=1e-300).log(), zeros)
+        tiny = torch.finfo(labels.dtype).tiny
+        p = weights / total.clamp(min=tiny)
+        log_p = torch.where(p > 0, p.clamp(min=tiny).log(), zeros)
         log_q = masked_log_softmax(scores, mask)
         values = -(p * log_q).sum(dim=-1)
         if self.form == "kl":
@@ -133,7 +142,7 @@ class ListNet(RankingLoss):
 # ---------------------------------------------------------------------------
 # ListMLE
 # ---------------------------------------------------------------------------
-@register_loss("listmle")
+@register_loss("listmle", family="listwise")
 class ListMLE(RankingLoss):
     r"""ListMLE: Plackett-Luce negative log-likelihood of the label order.
 
@@ -190,16 +199,17 @@ class ListMLE(RankingLoss):
     tensor(1.7918)
     """
 
-    _constraints: ClassVar[dict] = {
+    _parameter_constraints: ClassVar[dict] = {
+        **RankingLoss._parameter_constraints,
         "k": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": [Interval(Integral, 0, None, closed="left"), None],
     }
 
-    def __init__(self, k=None, *, random_state=None, reduction="mean"):
+    def __init__(self, *, k=None, random_state=None, reduction="mean"):
         super().__init__(reduction=reduction)
         self.k = k
         self.random_state = random_state
-        check_hyperparams(self, self._constraints)
+        self._validate_params()
         self._generator = None
 
     def __getstate__(self):
@@ -240,13 +250,12 @@ class ListMLE(RankingLoss):
 # ---------------------------------------------------------------------------
 # NDCG-based
 # ---------------------------------------------------------------------------
-def _gains_and_ideal(labels, mask, kind, k):
-    zeros = torch.zeros_like(labels)
-    gains = torch.where(mask, gain_fn(torch.where(mask, labels, zeros), kind), zeros)
+def _gains_and_ideal(labels, mask, gain, k):
+    gains = list_gains(labels, mask, gain)
     return gains, ideal_dcg(gains, mask, k)
 
 
-@register_loss("approxndcg")
+@register_loss("approxndcg", family="listwise")
 class ApproxNDCG(RankingLoss):
     r"""ApproxNDCG: minus NDCG with ranks smoothed by sigmoids.
 
@@ -277,7 +286,11 @@ class ApproxNDCG(RankingLoss):
     k : int, default=None
         Truncation of NDCG; None uses the whole list.
     gain : {"exponential", "linear"}, default="exponential"
-        Gain of the labels, :math:`2^y - 1` or :math:`y`.
+        Gain of the labels, :math:`2^y - 1` or :math:`y`, as the metrics'
+        ``gain=``. Exponential gains are computed per list in a scaled domain
+        (exact ratios, no overflow of the ideal DCG); a label whose gain does
+        not fit the dtype (128 and above in float32) is refused, see
+        :meth:`~skrank.losses.RankingLoss.check_labels`.
     reduction : {"mean", "sum", "none"}, default="mean"
         How to reduce the per-list losses.
 
@@ -298,31 +311,38 @@ class ApproxNDCG(RankingLoss):
     tensor(-0.6309)
     """
 
-    _constraints: ClassVar[dict] = {
+    _parameter_constraints: ClassVar[dict] = {
+        **RankingLoss._parameter_constraints,
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "k": [Interval(Integral, 1, None, closed="left"), None],
         "gain": [StrOptions({"exponential", "linear"})],
     }
 
     def __init__(
-        self, temperature=1.0, k=None, *, gain="exponential", reduction="mean"
+        self, temperature=1.0, *, k=None, gain="exponential", reduction="mean"
     ):
         super().__init__(reduction=reduction)
         self.temperature = temperature
         self.k = k
         self.gain = gain
-        check_hyperparams(self, self._constraints)
+        self._validate_params()
+
+    def _label_gain(self):
+        return self.gain
 
     def per_list(self, scores, labels, mask):
         gains, ideal = _gains_and_ideal(labels, mask, self.gain, self.k)
         valid = (ideal > 0) & _two_or_more(mask)
-        inv = torch.where(valid, 1.0 / ideal.clamp(min=1e-30), torch.zeros_like(ideal))
+        tiny = torch.finfo(ideal.dtype).tiny
+        inv = torch.where(valid, 1.0 / ideal.clamp(min=tiny), torch.zeros_like(ideal))
         weights = gains * inv[:, None]
-        values = approx_ndcg_per_list(scores, weights, mask, self.temperature, self.k)
+        values = approx_ndcg_per_list(
+            scores, weights, mask, self.temperature, self.k, type(self).__name__
+        )
         return values, valid
 
 
-@register_loss("neuralndcg")
+@register_loss("neuralndcg", family="listwise")
 class NeuralNDCG(RankingLoss):
     r"""NeuralNDCG: minus NDCG of a relaxed sort (NeuralSort + Sinkhorn).
 
@@ -348,12 +368,22 @@ class NeuralNDCG(RankingLoss):
     one; a list without a relevant document (ideal DCG 0) or with one document
     does not.
 
-    **Memory.** The Sinkhorn iterates are kept as scaling vectors of
-    :math:`\hat P` (every iterate is :math:`\mathrm{diag}(a) \hat P
-    \mathrm{diag}(b)`), and the backward pass through the iterations is done
-    by hand with matrix products, so the only ``[list_len, list_len]`` tensor
-    is the NeuralSort matrix of a chunk of lists of similar length (a few MB),
-    whatever ``n_iter``. Value and gradient are computed in the forward call.
+    **Memory.** :math:`\hat P` is a ``list_len x list_len`` matrix per list,
+    and it is intrinsic: Sinkhorn multiplies by it twice per iteration, so
+    recomputing it block by block would cost ``2 * n_iter`` passes of
+    exponentials over the whole matrix. Everything else is kept small: the
+    Sinkhorn iterates are scaling vectors of :math:`\hat P` (every iterate is
+    :math:`\mathrm{diag}(a) \hat P \mathrm{diag}(b)`) and the backward pass
+    through the iterations is done by hand with matrix products, so the
+    matrices of one chunk of lists of similar length (a few MB of them, or a
+    single longer list) are the only large tensors, whatever ``n_iter``; value
+    and gradient are computed in the forward call. One list of :math:`n`
+    documents therefore needs about :math:`4 n^2` bytes in float32 (256 MiB at
+    8,192 documents, 1.6 GB at 20,000): a list longer than ``max_list_len``
+    raises a ValueError before anything is allocated. On a CPU the length that
+    counts is the number of real documents; on an accelerator, where reading
+    lengths would synchronise with the device, it is the padded width of the
+    batch.
 
     Parameters
     ----------
@@ -365,7 +395,13 @@ class NeuralNDCG(RankingLoss):
         Sinkhorn iterations, a fixed number (allRank stops earlier at a
         tolerance of 1e-6, with at most 50); 0 uses NeuralSort alone.
     gain : {"exponential", "linear"}, default="exponential"
-        Gain of the labels, :math:`2^y - 1` or :math:`y`.
+        Gain of the labels, :math:`2^y - 1` or :math:`y`, as the metrics'
+        ``gain=``. Exponential gains are computed per list in a scaled domain
+        (exact ratios, no overflow of the ideal DCG); a label whose gain does
+        not fit the dtype (128 and above in float32) is refused, see
+        :meth:`~skrank.losses.RankingLoss.check_labels`.
+    max_list_len : int, default=8192
+        The longest list accepted (see **Memory**); None for no limit.
     reduction : {"mean", "sum", "none"}, default="mean"
         How to reduce the per-list losses.
 
@@ -388,20 +424,23 @@ class NeuralNDCG(RankingLoss):
     tensor(-0.6309)
     """
 
-    _constraints: ClassVar[dict] = {
+    _parameter_constraints: ClassVar[dict] = {
+        **RankingLoss._parameter_constraints,
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "k": [Interval(Integral, 1, None, closed="left"), None],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "gain": [StrOptions({"exponential", "linear"})],
+        "max_list_len": [Interval(Integral, 2, None, closed="left"), None],
     }
 
     def __init__(
         self,
         temperature=1.0,
-        k=None,
         *,
+        k=None,
         n_iter=50,
         gain="exponential",
+        max_list_len=8192,
         reduction="mean",
     ):
         super().__init__(reduction=reduction)
@@ -409,13 +448,25 @@ class NeuralNDCG(RankingLoss):
         self.k = k
         self.n_iter = n_iter
         self.gain = gain
-        check_hyperparams(self, self._constraints)
+        self.max_list_len = max_list_len
+        self._validate_params()
+
+    def _label_gain(self):
+        return self.gain
 
     def per_list(self, scores, labels, mask):
         gains, ideal = _gains_and_ideal(labels, mask, self.gain, self.k)
         valid = (ideal > 0) & _two_or_more(mask)
         ideal = torch.where(valid, ideal, torch.zeros_like(ideal))
         values = neural_ndcg_per_list(
-            scores, gains, mask, ideal, self.temperature, self.n_iter, self.k
+            scores,
+            gains,
+            mask,
+            ideal,
+            self.temperature,
+            self.n_iter,
+            self.k,
+            self.max_list_len,
+            type(self).__name__,
         )
         return values, valid

@@ -6,9 +6,10 @@ score difference and optional constant pair weights :math:`w_{ij}`:
 .. math::
     \\ell_q = \\frac{1}{Z_q} \\sum_{i, j \\in q:\\; y_i > y_j} w_{ij}\\, f(s_i - s_j)
 
-over the pairs of real documents with different labels. The chunked engine
-that builds pairs, masks padding and computes the gradient lives in
-:mod:`skrank.losses._base`.
+over the pairs of real documents with different labels. The named losses are
+:class:`PairwiseLoss` configurations, built through its ``__init__``. The
+chunked engine that builds pairs, masks padding and computes the gradient
+lives in :mod:`skrank.losses._chunked`.
 """
 
 import math
@@ -19,7 +20,8 @@ import torch.nn.functional as F
 
 from ..metrics._gains import GAINS
 from ..utils._validation import HasMethods, Interval, StrOptions
-from ._base import RankingLoss, check_hyperparams, pairwise_per_list
+from ._base import RankingLoss
+from ._chunked import pairwise_per_list
 from ._lambdaweights import LabelDiffWeights, LambdaLossWeights, LambdaRankWeights
 from ._registry import register_loss
 
@@ -141,7 +143,8 @@ class PairwiseLoss(RankingLoss):
     tensor(2.3333)
     """
 
-    _constraints: ClassVar[dict] = {
+    _parameter_constraints: ClassVar[dict] = {
+        **RankingLoss._parameter_constraints,
         "pair_fn": [
             StrOptions(set(_PAIR_FUNCTIONS)),
             HasMethods(["value_and_derivative"]),
@@ -168,10 +171,8 @@ class PairwiseLoss(RankingLoss):
         self.margin = margin
         self.weights = weights
         self.normalize = normalize
-        self._check_params()
-
-    def _check_params(self):
-        check_hyperparams(self, self._constraints)
+        # the generic parameters; a named loss validates its own after setting them
+        self._validate_params(PairwiseLoss._parameter_constraints)
 
     def _pair_function(self):
         if not isinstance(self.pair_fn, str):
@@ -193,6 +194,7 @@ class PairwiseLoss(RankingLoss):
             self._pair_function(),
             self._weight_function(),
             normalize=self.normalize,
+            name=type(self).__name__,
         )
 
 
@@ -203,7 +205,7 @@ class _NamedPairwise(PairwiseLoss):
         return LabelDiffWeights() if self.label_diff else None
 
 
-@register_loss("ranknet")
+@register_loss("ranknet", family="pairwise")
 class RankNet(_NamedPairwise):
     r"""RankNet: pairwise logistic loss.
 
@@ -241,24 +243,22 @@ class RankNet(_NamedPairwise):
     tensor(1.0032)
     """
 
-    _constraints: ClassVar[dict] = {
+    _parameter_constraints: ClassVar[dict] = {
+        **RankingLoss._parameter_constraints,
         "sigma": [Interval(Real, 0, None, closed="neither")],
         "label_diff": ["boolean"],
     }
 
     def __init__(self, sigma=1.0, *, label_diff=False, reduction="mean"):
-        RankingLoss.__init__(self, reduction=reduction)
-        self.pair_fn = "logistic"
-        self.sigma = sigma
+        super().__init__("logistic", sigma=sigma, reduction=reduction)
         self.label_diff = label_diff
-        self.normalize = True
-        self._check_params()
+        self._validate_params()
 
     def _pair_function(self):
         return LogisticPair(self.sigma)
 
 
-@register_loss("pairwise_hinge")
+@register_loss("pairwise_hinge", family="pairwise")
 class PairwiseHinge(_NamedPairwise):
     r"""Pairwise hinge loss.
 
@@ -300,24 +300,22 @@ class PairwiseHinge(_NamedPairwise):
     tensor(1.5000)
     """
 
-    _constraints: ClassVar[dict] = {
+    _parameter_constraints: ClassVar[dict] = {
+        **RankingLoss._parameter_constraints,
         "margin": [Interval(Real, 0, None, closed="left")],
         "label_diff": ["boolean"],
     }
 
     def __init__(self, margin=1.0, *, label_diff=False, reduction="mean"):
-        RankingLoss.__init__(self, reduction=reduction)
-        self.pair_fn = "hinge"
-        self.margin = margin
+        super().__init__("hinge", margin=margin, reduction=reduction)
         self.label_diff = label_diff
-        self.normalize = True
-        self._check_params()
+        self._validate_params()
 
     def _pair_function(self):
         return HingePair(self.margin)
 
 
-@register_loss("pairwise_soft_zero_one")
+@register_loss("pairwise_soft_zero_one", family="pairwise")
 class PairwiseSoftZeroOne(_NamedPairwise):
     r"""Pairwise soft zero-one loss: a sigmoid of the negative difference.
 
@@ -356,18 +354,16 @@ class PairwiseSoftZeroOne(_NamedPairwise):
     tensor(0.5000)
     """
 
-    _constraints: ClassVar[dict] = {
+    _parameter_constraints: ClassVar[dict] = {
+        **RankingLoss._parameter_constraints,
         "sigma": [Interval(Real, 0, None, closed="neither")],
         "label_diff": ["boolean"],
     }
 
     def __init__(self, sigma=1.0, *, label_diff=False, reduction="mean"):
-        RankingLoss.__init__(self, reduction=reduction)
-        self.pair_fn = "soft_zero_one"
-        self.sigma = sigma
+        super().__init__("soft_zero_one", sigma=sigma, reduction=reduction)
         self.label_diff = label_diff
-        self.normalize = True
-        self._check_params()
+        self._validate_params()
 
     def _pair_function(self):
         return SoftZeroOnePair(self.sigma)
@@ -376,7 +372,7 @@ class PairwiseSoftZeroOne(_NamedPairwise):
 _K = [Interval(Integral, 1, None, closed="left"), None]
 
 
-@register_loss("lambdarank")
+@register_loss("lambdarank", family="pairwise")
 class LambdaRank(PairwiseLoss):
     r"""LambdaRank: pairwise logistic loss weighted by :math:`|\Delta NDCG|`.
 
@@ -403,7 +399,11 @@ class LambdaRank(PairwiseLoss):
     k : int, default=None
         NDCG truncation; ``None`` for the whole list.
     gain : {"exponential", "linear"}, default="exponential"
-        Gain of the labels, as in :func:`skrank.metrics._gains.gain`.
+        Gain of the labels, :math:`2^y - 1` or :math:`y`, as the metrics'
+        ``gain=``. Exponential gains are computed per list in a scaled domain
+        (exact ratios, no overflow of the ideal DCG); a label whose gain does
+        not fit the dtype (128 and above in float32) is refused, see
+        :meth:`~skrank.losses.RankingLoss.check_labels`.
     reduction : {"mean", "sum", "none"}, default="mean"
         How to reduce the per-list losses.
 
@@ -424,20 +424,21 @@ class LambdaRank(PairwiseLoss):
     tensor(0.4847)
     """
 
-    _constraints: ClassVar[dict] = {
+    _parameter_constraints: ClassVar[dict] = {
+        **RankingLoss._parameter_constraints,
         "sigma": [Interval(Real, 0, None, closed="neither")],
         "k": _K,
         "gain": [StrOptions(set(GAINS))],
     }
 
     def __init__(self, sigma=1.0, *, k=None, gain="exponential", reduction="mean"):
-        RankingLoss.__init__(self, reduction=reduction)
-        self.pair_fn = "logistic"
-        self.sigma = sigma
+        super().__init__("logistic", sigma=sigma, normalize=False, reduction=reduction)
         self.k = k
         self.gain = gain
-        self.normalize = False
-        self._check_params()
+        self._validate_params()
+
+    def _label_gain(self):
+        return self.gain
 
     def _pair_function(self):
         return LogisticPair(self.sigma)
@@ -446,7 +447,7 @@ class LambdaRank(PairwiseLoss):
         return LambdaRankWeights(k=self.k, gain=self.gain)
 
 
-@register_loss("lambdaloss")
+@register_loss("lambdaloss", family="pairwise")
 class LambdaLoss(PairwiseLoss):
     r"""LambdaLoss with the NDCG-Loss2 or NDCG-Loss2++ weighting.
 
@@ -480,7 +481,11 @@ class LambdaLoss(PairwiseLoss):
     k : int, default=None
         NDCG truncation; ``None`` for the whole list.
     gain : {"exponential", "linear"}, default="exponential"
-        Gain of the labels.
+        Gain of the labels, :math:`2^y - 1` or :math:`y`, as the metrics'
+        ``gain=``. Exponential gains are computed per list in a scaled domain
+        (exact ratios, no overflow of the ideal DCG); a label whose gain does
+        not fit the dtype (128 and above in float32) is refused, see
+        :meth:`~skrank.losses.RankingLoss.check_labels`.
     reduction : {"mean", "sum", "none"}, default="mean"
         How to reduce the per-list losses.
 
@@ -499,7 +504,8 @@ class LambdaLoss(PairwiseLoss):
     tensor(0.6993)
     """
 
-    _constraints: ClassVar[dict] = {
+    _parameter_constraints: ClassVar[dict] = {
+        **RankingLoss._parameter_constraints,
         "weighting": [StrOptions({"ndcg_loss2", "ndcg_loss2pp"})],
         "mu": [Interval(Real, 0, None, closed="left")],
         "sigma": [Interval(Real, 0, None, closed="neither")],
@@ -517,15 +523,15 @@ class LambdaLoss(PairwiseLoss):
         gain="exponential",
         reduction="mean",
     ):
-        RankingLoss.__init__(self, reduction=reduction)
-        self.pair_fn = "logistic"
+        super().__init__("logistic", sigma=sigma, normalize=False, reduction=reduction)
         self.weighting = weighting
         self.mu = mu
-        self.sigma = sigma
         self.k = k
         self.gain = gain
-        self.normalize = False
-        self._check_params()
+        self._validate_params()
+
+    def _label_gain(self):
+        return self.gain
 
     def _pair_function(self):
         return LogisticPair(self.sigma, base=2.0)

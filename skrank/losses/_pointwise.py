@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ..utils._validation import Interval
-from ._base import RankingLoss, check_hyperparams, masked_mean
+from ._base import RankingLoss, masked_mean
 from ._registry import register_loss
 
 __all__ = ["AbsoluteError", "HuberLoss", "OrdinalLoss", "SigmoidBCE", "SquaredError"]
@@ -29,8 +29,6 @@ def _clean(scores, labels, mask):
 
 
 class _Pointwise(RankingLoss):
-    _constraints: ClassVar[dict] = {}
-
     def _doc_losses(self, scores, labels):
         raise NotImplementedError
 
@@ -39,7 +37,7 @@ class _Pointwise(RankingLoss):
         return masked_mean(self._doc_losses(scores, labels), mask)
 
 
-@register_loss("mse")
+@register_loss("mse", family="pointwise")
 class SquaredError(_Pointwise):
     r"""Squared error between scores and labels: the regression baseline.
 
@@ -73,7 +71,7 @@ class SquaredError(_Pointwise):
         return (scores - labels).square()
 
 
-@register_loss("mae")
+@register_loss("mae", family="pointwise")
 class AbsoluteError(_Pointwise):
     r"""Absolute error between scores and labels.
 
@@ -102,7 +100,7 @@ class AbsoluteError(_Pointwise):
         return (scores - labels).abs()
 
 
-@register_loss("huber")
+@register_loss("huber", family="pointwise")
 class HuberLoss(_Pointwise):
     r"""Huber (smooth L1) loss between scores and labels.
 
@@ -137,20 +135,21 @@ class HuberLoss(_Pointwise):
     tensor(1.3125)
     """
 
-    _constraints: ClassVar[dict] = {
-        "delta": [Interval(Real, 0, None, closed="neither")]
+    _parameter_constraints: ClassVar[dict] = {
+        **RankingLoss._parameter_constraints,
+        "delta": [Interval(Real, 0, None, closed="neither")],
     }
 
     def __init__(self, delta=1.0, *, reduction="mean"):
         super().__init__(reduction=reduction)
         self.delta = delta
-        check_hyperparams(self, self._constraints)
+        self._validate_params()
 
     def _doc_losses(self, scores, labels):
         return F.huber_loss(scores, labels, reduction="none", delta=float(self.delta))
 
 
-@register_loss("sigmoid_bce")
+@register_loss("sigmoid_bce", family="pointwise")
 class SigmoidBCE(_Pointwise):
     r"""Sigmoid binary cross-entropy: relevant or not, or labels scaled to [0, 1].
 
@@ -181,7 +180,8 @@ class SigmoidBCE(_Pointwise):
     tensor(0.6931)
     """
 
-    _constraints: ClassVar[dict] = {
+    _parameter_constraints: ClassVar[dict] = {
+        **RankingLoss._parameter_constraints,
         "threshold": [Interval(Real, None, None, closed="neither")],
         "max_grade": [Interval(Real, 0, None, closed="neither"), None],
     }
@@ -190,7 +190,7 @@ class SigmoidBCE(_Pointwise):
         super().__init__(reduction=reduction)
         self.threshold = threshold
         self.max_grade = max_grade
-        check_hyperparams(self, self._constraints)
+        self._validate_params()
 
     def _doc_losses(self, scores, labels):
         if self.max_grade is None:
@@ -200,7 +200,7 @@ class SigmoidBCE(_Pointwise):
         return F.binary_cross_entropy_with_logits(scores, target, reduction="none")
 
 
-@register_loss("ordinal")
+@register_loss("ordinal", family="pointwise")
 class OrdinalLoss(_Pointwise):
     r"""Ordinal loss: cumulative-link cross-entropy over the grades.
 
@@ -250,14 +250,15 @@ class OrdinalLoss(_Pointwise):
     tensor([[1., 1.]])
     """
 
-    _constraints: ClassVar[dict] = {
-        "n_grades": [Interval(Integral, 2, None, closed="left")]
+    _parameter_constraints: ClassVar[dict] = {
+        **RankingLoss._parameter_constraints,
+        "n_grades": [Interval(Integral, 2, None, closed="left")],
     }
 
     def __init__(self, n_grades=5, *, reduction="mean"):
         super().__init__(reduction=reduction)
         self.n_grades = n_grades
-        check_hyperparams(self, self._constraints)
+        self._validate_params()
         self.n_outputs = n_grades - 1
 
     def _doc_losses(self, scores, labels):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from skrank.losses import get_loss, get_loss_names
+from skrank.losses import get_loss, get_loss_family, get_loss_names
 
 NAMES = get_loss_names()
 DTYPES = [torch.float32, torch.float64]
@@ -224,6 +224,28 @@ def test_registry():
     assert get_loss("ranknet", sigma=2.0).sigma == 2.0
     with pytest.raises(ValueError, match=r"'nope' is not a valid loss name\. Valid"):
         get_loss("nope")
+
+
+def test_registry_families():
+    # the families the CLI and the documentation group losses by
+    expected = {
+        "pointwise": ["huber", "mae", "mse", "ordinal", "sigmoid_bce"],
+        "pairwise": [
+            "lambdaloss",
+            "lambdarank",
+            "pairwise_hinge",
+            "pairwise_soft_zero_one",
+            "ranknet",
+        ],
+        "listwise": ["approxndcg", "listmle", "listnet", "neuralndcg"],
+    }
+    for family, names in expected.items():
+        assert get_loss_names(family) == names
+        assert get_loss_names(family=family) == names
+        for name in names:
+            assert get_loss_family(name) == family
+    assert get_loss_names("other") == []
+    assert sorted(n for names in expected.values() for n in names) == NAMES
 
 
 # --------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from skrank.losses import (
     ListMLE,
     ListNet,
     NeuralNDCG,
-    _sorting,
+    _chunked,
     get_loss,
     get_loss_names,
 )
@@ -341,9 +341,7 @@ def test_gradcheck(loss):
 
 def test_gradcheck_chunked(monkeypatch):
     # tiny tiles and chunks: many tiles per list and many chunks per batch
-    monkeypatch.setattr(_sorting, "TILE_PAIRS", 12)
-    monkeypatch.setattr(_sorting, "CHUNK_PAIRS", 60)
-    monkeypatch.setattr(_sorting, "BLOCK_BYTES", 600)
+    monkeypatch.setattr(_chunked, "BLOCK_BYTES", 96)
     scores, labels, mask = _batch(n_queries=3, list_len=7, seed=2)
     scores.requires_grad_()
     for loss in (ApproxNDCG(temperature=0.7), NeuralNDCG(n_iter=3)):
@@ -354,9 +352,7 @@ def test_gradcheck_chunked(monkeypatch):
 def test_chunking_does_not_change_results(loss, monkeypatch):
     scores, labels, mask = _batch(n_queries=7, list_len=30, seed=3, p_real=0.6)
     value, grad = _value_and_grad(loss, scores, labels, mask)
-    monkeypatch.setattr(_sorting, "TILE_PAIRS", 30)
-    monkeypatch.setattr(_sorting, "CHUNK_PAIRS", 2000)
-    monkeypatch.setattr(_sorting, "BLOCK_BYTES", 20000)
+    monkeypatch.setattr(_chunked, "BLOCK_BYTES", 2000)
     chunked_value, chunked_grad = _value_and_grad(loss, scores, labels, mask)
     torch.testing.assert_close(value, chunked_value, rtol=1e-12, atol=1e-14)
     torch.testing.assert_close(grad, chunked_grad, rtol=1e-10, atol=1e-14)

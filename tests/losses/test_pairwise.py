@@ -13,7 +13,7 @@ from skrank.losses import (
     PairwiseLoss,
     PairwiseSoftZeroOne,
     RankNet,
-    _base,
+    _chunked,
 )
 
 # --------------------------------------------------------------------------
@@ -228,7 +228,7 @@ def test_chunked_equals_single_block(loss, monkeypatch):
     scores.requires_grad_()
     value = loss(scores, labels, mask)
     (grad,) = torch.autograd.grad(value, scores)
-    monkeypatch.setattr(_base, "PAIR_BLOCK_BYTES", 1)  # one row per block
+    monkeypatch.setattr(_chunked, "BLOCK_BYTES", 1)  # one row per block
     value_small = loss(scores, labels, mask)
     (grad_small,) = torch.autograd.grad(value_small, scores)
     torch.testing.assert_close(value_small, value)
