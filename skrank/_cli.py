@@ -242,23 +242,6 @@ def load_data(path, seed, quick, needs_dense=False):
 
 
 # ---------------------------------------------------------------- models
-def _loss_family(name):
-    from . import losses
-
-    if hasattr(losses, "get_loss_family"):  # the registry's own accessor
-        return losses.get_loss_family(name)
-    module = type(losses.get_loss(name)).__module__.rsplit(".", 1)[-1].lstrip("_")
-    return module if module in ("pointwise", "pairwise", "listwise") else "custom"
-
-
-def __getattr__(name):  # docs/conf.py reads FAMILIES until it uses the registry
-    if name == "FAMILIES":
-        from .losses import get_loss_names
-
-        return {loss: _loss_family(loss) for loss in get_loss_names()}
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def make_models(losses, baselines, *, seed, rounds=None, hidden_sizes=None, **neural):
     """The estimators by display name; GBDTs early-stop after ``rounds`` if set."""
     from .model_selection._baselines import BASELINES, make_baseline
@@ -276,12 +259,13 @@ def make_models(losses, baselines, *, seed, rounds=None, hidden_sizes=None, **ne
         models[f"{name} ({BASELINES[name]})"] = ranker
     if losses:
         from .estimators import NeuralRanker
+        from .losses import get_loss_family
 
         if hidden_sizes is not None:
             neural["module__hidden_sizes"] = hidden_sizes
         for loss in losses:
             ranker = NeuralRanker(loss=loss, random_state=seed, **neural)
-            models[f"{loss} ({_loss_family(loss)})"] = ranker
+            models[f"{loss} ({get_loss_family(loss)})"] = ranker
     return models
 
 

@@ -519,13 +519,12 @@ def test_empty_losses_means_none_not_the_default(tmp_path, capsys, monkeypatch):
     assert seen["models"] == ["ridge (regression)"]
 
 
-def test_loss_families_come_from_the_losses():
-    from skrank._cli import FAMILIES, _loss_family
+def test_model_names_carry_the_registry_family():
+    from skrank._cli import make_models
 
-    assert {n: FAMILIES[n] for n in ("mse", "ordinal", "ranknet", "lambdaloss")} == {
-        "mse": "pointwise",
-        "ordinal": "pointwise",
-        "ranknet": "pairwise",
-        "lambdaloss": "pairwise",
-    }
-    assert _loss_family("listnet") == _loss_family("neuralndcg") == "listwise"
+    models = make_models(["mse", "ranknet", "listnet"], [], seed=0)
+    assert list(models) == [
+        "mse (pointwise)",
+        "ranknet (pairwise)",
+        "listnet (listwise)",
+    ]
