@@ -19,8 +19,6 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ..utils import QueryIndex
-
 __all__ = ["QueryBatch", "QueryBatchIterator", "QueryDataset", "subsample_lists"]
 
 
@@ -79,8 +77,9 @@ class QueryDataset(torch.utils.data.Dataset):
 
     Notes
     -----
-    ``len(dataset)`` is the number of queries; indexing is not supported,
-    batches come from :meth:`batch`.
+    ``len(dataset)`` is the number of queries it iterates over (those of a
+    :meth:`subset` for a subset); indexing is not supported, batches come
+    from :meth:`batch`.
     """
 
     def __init__(self, X, y, index, device="cpu"):
@@ -106,13 +105,8 @@ class QueryDataset(torch.utils.data.Dataset):
         self.offsets = index.offsets
         self.sizes = index.sizes
 
-    @classmethod
-    def from_arrays(cls, X, y, groups, device="cpu"):
-        """Build the dataset from arrays and query ids."""
-        return cls(X, y, QueryIndex(groups, X.shape[0]), device=device)
-
     def __len__(self):
-        return int(self.sizes.shape[0])
+        return self.n_queries()
 
     def __getitem__(self, i):  # pragma: no cover - batches come from batch()
         raise TypeError("QueryDataset is iterated through QueryBatchIterator.")
@@ -135,16 +129,10 @@ class QueryDataset(torch.utils.data.Dataset):
         return int(self.queries.shape[0])
 
     def rows(self, queries):
-        """Sorted-row positions of ``queries`` and the list sizes.
-
-        Returns ``(rows, sizes)``: ``rows`` concatenates the rows of each
-        query in order (no Python loop: one ``repeat`` and one ``arange``).
-        """
-        starts = self.offsets[queries]
+        """Sorted-row positions of ``queries`` (concatenated) and their sizes."""
         sizes = self.sizes[queries]
-        total = int(sizes.sum())
         first = np.cumsum(sizes) - sizes
-        rows = np.repeat(starts - first, sizes) + np.arange(total)
+        rows = np.repeat(self.offsets[queries] - first, sizes) + np.arange(sizes.sum())
         return rows, sizes
 
     def batch(self, queries, rows=None, sizes=None):

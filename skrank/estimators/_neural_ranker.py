@@ -1,6 +1,6 @@
 """NeuralRanker: a skorch ``NeuralNet`` that trains scorers with ranking losses."""
 
-import copy
+import contextlib
 import inspect
 import math
 import numbers
@@ -9,10 +9,12 @@ from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+import sklearn
 import torch
 from sklearn.utils import check_random_state
 from skorch import NeuralNet
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping
+from skorch.exceptions import NotInitializedError
 
 from ..utils import QueryIndex
 from ..utils._validation import (
@@ -31,13 +33,29 @@ class NoGroupsWarning(UserWarning):
     """Raised when ``fit`` or ``score`` gets no ``groups``: one big query."""
 
 
-def _no_groups_message(method, n_samples):
-    return (
+def _missing_groups(method, n_samples):
+    """Groups are missing: an error without metadata routing, else a warning.
+
+    Without routing, scikit-learn's meta-estimators (``GridSearchCV``,
+    ``cross_validate``, ``Pipeline``) never pass ``groups`` to ``fit`` or
+    ``score``: training and scoring one big query would rank candidates on
+    meaningless numbers, so this is an error. With routing on, a missing
+    ``groups`` is a deliberate choice of the caller: one query, with a warning.
+    """
+    if not sklearn.get_config()["enable_metadata_routing"]:
+        raise ValueError(
+            f"NeuralRanker.{method} was called without groups: pass groups=qid, "
+            "one query id per row. Inside GridSearchCV, cross_validate or "
+            "Pipeline, call sklearn.set_config(enable_metadata_routing=True) and "
+            "pass groups=qid to their fit: without metadata routing they do not "
+            "pass groups on."
+        )
+    warnings.warn(
         f"{method} was called without groups: all {n_samples} rows are treated "
         "as one query (and no query-level validation split is made). Pass "
-        "groups=qid, one query id per row; inside GridSearchCV, cross_validate "
-        "or Pipeline call sklearn.set_config(enable_metadata_routing=True) and "
-        "pass groups=qid to their fit."
+        "groups=qid, one query id per row.",
+        NoGroupsWarning,
+        stacklevel=3,
     )
 
 
@@ -45,60 +63,138 @@ def _is_context_aware(module):
     return bool(getattr(module, "context_aware", False))
 
 
-class _BestWeights(Callback):
-    """Early stopping on validation NDCG that restores the best weights.
+#: Largest finite float32: NeuralRanker computes in float32.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
-    Keeps a copy of the module's ``state_dict`` at the best ``valid_ndcg``;
-    stops training (skorch's way: ``KeyboardInterrupt``) after ``patience``
-    epochs without improvement, and restores the best weights when training
-    ends, however it ends (early stop, ``max_epochs``, or Ctrl-C).
+#: Bytes of float32 features densified at once when predicting.
+_PREDICT_CHUNK_BYTES = 64 * 2**20
+
+
+def _check_float32_range(X):
+    """Refuse NaN, infinity and values beyond float32, naming the columns."""
+    if sp.issparse(X):
+        bad = ~(np.abs(X.data) <= _FLOAT32_MAX)  # NaN compares False
+        if not bad.any():
+            return
+        columns = np.unique(X.indices[bad])
+        value = X.data[bad][0]
+    else:
+        with np.errstate(invalid="ignore"):
+            ok = (X.max(axis=0, initial=-np.inf) <= _FLOAT32_MAX) & (
+                X.min(axis=0, initial=np.inf) >= -_FLOAT32_MAX
+            )
+        if X.shape[0] == 0 or ok.all():
+            return
+        columns = np.flatnonzero(~ok)
+        column = X[:, columns[0]]
+        value = column[~(np.abs(column) <= _FLOAT32_MAX)][0]
+    shown = ", ".join(str(c) for c in columns[:5])
+    more = f" and {columns.shape[0] - 5} more" if columns.shape[0] > 5 else ""
+    raise ValueError(
+        f"Input X contains NaN, infinity or values beyond the float32 range "
+        f"(absolute value above {_FLOAT32_MAX:.7g}) in column(s) {shown}{more}; "
+        f"NeuralRanker computes in float32. Got {value!r} in column {columns[0]}. "
+        "Clean or scale these features."
+    )
+
+
+@contextlib.contextmanager
+def _own_torch_rng(device, seed=None):
+    """Run a block on torch's default generators, restored afterwards.
+
+    ``fork_rng`` saves the CPU generator (and the one of ``device`` when it is
+    a CUDA device) and restores them on exit, even on an error: the user's own
+    torch stream is left exactly as it was. With ``seed``, the forked
+    generators are seeded first.
+    """
+    device = torch.device(device)
+    cuda = []
+    if device.type == "cuda":
+        index = device.index
+        cuda = [torch.cuda.current_device() if index is None else index]
+    with torch.random.fork_rng(devices=cuda):
+        if seed is not None:
+            torch.random.default_generator.manual_seed(seed)
+            for index in cuda:
+                with torch.cuda.device(index):
+                    torch.cuda.manual_seed(seed)
+        yield
+
+
+class _ValidNDCG(Callback):
+    """Record ``valid_ndcg`` (NDCG@``net.ndcg_k``) and ``valid_ndcg_best``.
+
+    Collects the scores and labels of the validation batches of an epoch
+    (skorch passes each batch's output to ``on_batch_end``) and computes the
+    mean NDCG over the validation queries at the end of the epoch. Nothing is
+    recorded without validation data or when no validation query has a
+    relevant document.
     """
 
-    def __init__(self, patience=10, monitor="valid_ndcg", threshold=0.0):
-        self.patience = patience
-        self.monitor = monitor
-        self.threshold = threshold
-
     def initialize(self):
-        self.best_score_ = -math.inf
-        self.best_epoch_ = None
-        self.best_state_ = None
-        self.misses_ = 0
+        self.parts_ = []
         return self
 
-    def on_train_begin(self, net, **kwargs):
-        self.misses_ = 0
+    def on_epoch_begin(self, net, **kwargs):
+        self.parts_ = []
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        y_pred = kwargs.get("y_pred")
+        if training or y_pred is None:
+            return
+        (_, mask), labels = batch
+        scores = net._score_from_output(y_pred)
+        self.parts_.append(
+            (scores[mask].float().cpu(), labels[mask].cpu(), mask.sum(1).cpu())
+        )
 
     def on_epoch_end(self, net, **kwargs):
-        row = net.history[-1]
-        score = row.get(self.monitor)
-        if score is None:
+        parts, self.parts_ = self.parts_, []
+        if not parts:
             return
-        if score > self.best_score_ + self.threshold:
-            self.best_score_ = score
-            self.best_epoch_ = row["epoch"]
-            self.best_state_ = copy.deepcopy(net.module_.state_dict())
-            self.misses_ = 0
+        from ..metrics import ndcg_score
+
+        scores, labels, sizes = (torch.cat(p).numpy() for p in zip(*parts, strict=True))
+        groups = np.repeat(np.arange(sizes.shape[0]), sizes)
+        value = float(ndcg_score(labels, scores, groups, k=net.ndcg_k))
+        if math.isnan(value):
             return
-        self.misses_ += 1
-        if self.patience is not None and self.misses_ >= self.patience:
-            if net.verbose:
-                print(
-                    f"Stopping since {self.monitor} has not improved in the last "
-                    f"{self.patience} epochs; best epoch {self.best_epoch_}."
-                )
-            raise KeyboardInterrupt
+        previous = [row.get("valid_ndcg") for row in net.history[:-1]]
+        previous = [v for v in previous if v is not None]
+        net.history.record("valid_ndcg", value)
+        net.history.record("valid_ndcg_best", not previous or value > max(previous))
+
+    def __getstate__(self):
+        return {**self.__dict__, "parts_": []}
+
+
+class _EarlyStopping(EarlyStopping):
+    """skorch's ``EarlyStopping`` on ``valid_ndcg``, idle without validation.
+
+    With ``load_best=True`` skorch restores the best weights when training
+    ends, however it ends (patience, ``max_epochs`` or Ctrl-C), and leaves
+    the weight copy out of pickles. This subclass only skips epochs that
+    recorded no ``valid_ndcg`` (no validation data), instead of failing on
+    the missing key, and publishes the restored epoch as ``best_epoch_``.
+    """
+
+    def __init__(self, patience=10):
+        super().__init__(
+            monitor="valid_ndcg",
+            patience=patience,
+            threshold=0.0,
+            lower_is_better=False,
+            load_best=True,
+        )
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.monitor in net.history[-1]:
+            super().on_epoch_end(net, **kwargs)
 
     def on_train_end(self, net, **kwargs):
-        if self.best_state_ is not None:
-            net.module_.load_state_dict(self.best_state_)
+        super().on_train_end(net, **kwargs)
+        if self.best_model_weights_ is not None:
             net.best_epoch_ = self.best_epoch_
-            net.best_score_ = self.best_score_
-            if net.verbose:
-                print(
-                    f"Restored the weights of epoch {self.best_epoch_} "
-                    f"({self.monitor}={self.best_score_:.4f})."
-                )
 
 
 class NeuralRanker(NeuralNet):
@@ -312,8 +408,10 @@ class NeuralRanker(NeuralNet):
                     "progress_bar=True needs the tqdm package: pip install tqdm."
                 ) from None
             callbacks.insert(-1, ("progress_bar", ProgressBar()))
+        # before print_log (skorch puts PrintLog last): valid_ndcg is shown
+        callbacks.append(("valid_ndcg", _ValidNDCG()))
         if self.early_stopping:
-            callbacks.append(("early_stopping", _BestWeights(patience=self.patience)))
+            callbacks.append(("early_stopping", _EarlyStopping(patience=self.patience)))
         return callbacks
 
     def _make_loss(self):
@@ -337,7 +435,11 @@ class NeuralRanker(NeuralNet):
 
     def initialize_criterion(self):
         """Build ``loss_`` from ``loss`` and the ``loss__*`` parameters."""
-        self.loss_ = self._make_loss()
+        # initialize() builds the loss before the module (it decides the
+        # module's n_outputs) and flags it: not built twice. A later call
+        # (set_params(loss__...) on an initialised net) rebuilds it.
+        if not self.__dict__.pop("_loss_built", False):
+            self.loss_ = self._make_loss()
         return self
 
     @property
@@ -346,13 +448,18 @@ class NeuralRanker(NeuralNet):
         return self.loss_
 
     def _n_outputs(self):
-        loss = getattr(self, "loss_", None)
-        if loss is None:
-            loss = self._make_loss()
-        return int(getattr(loss, "n_outputs", 1))
+        if getattr(self, "loss_", None) is None:
+            self.initialize_criterion()
+        return int(getattr(self.loss_, "n_outputs", 1))
 
     def initialize_module(self):
-        """Build ``module_``; fill in ``n_features`` and ``n_outputs``."""
+        """Build ``module_``; fill in ``n_features`` and ``n_outputs``.
+
+        The weights are drawn from torch's generator seeded from
+        ``random_state``, inside ``torch.random.fork_rng``: the user's torch
+        stream is left untouched. The module computes in float32, whatever
+        torch's default dtype.
+        """
         kwargs = self.get_params_for("module")
         module = self.module
         if not isinstance(module, torch.nn.Module) and callable(module):
@@ -369,32 +476,51 @@ class NeuralRanker(NeuralNet):
                 kwargs["n_features"] = self.n_features_in_
             if "n_outputs" in signature and "n_outputs" not in kwargs:
                 kwargs["n_outputs"] = self._n_outputs()
-        self.module_ = self.initialized_instance(module, kwargs)
+        seed = getattr(self, "_seed", None)
+        if seed is None:
+            seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        with _own_torch_rng("cpu", seed):
+            module = self.initialized_instance(module, kwargs)
+        self.module_ = module.to(torch.float32)
         return self
 
     def initialize(self):
-        """Seed from ``random_state``, then initialise every component."""
+        """Seed from ``random_state``, then initialise every component.
+
+        ``random_state`` seeds the estimator's own generators: ``rng_``
+        (numpy: validation split, batch order, subsampling, and the seed of
+        torch's generator during each fit) and the weight initialisation.
+        torch's and numpy's global streams are not touched.
+        """
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        torch.manual_seed(seed)
+        self._seed = seed
         self.rng_ = np.random.default_rng(seed)
         self.split_seed_ = seed + 1
-        # The loss decides the module's number of outputs: build it first.
+        self.output_offset_ = None
+        # The loss decides the module's number of outputs: build it first,
+        # once (initialize_criterion sees the flag and keeps it).
         with self._current_init_context("criterion"):
             self.loss_ = self._make_loss()
-        return super().initialize()
+        self._loss_built = True
+        try:
+            return super().initialize()
+        finally:
+            self.__dict__.pop("_loss_built", None)
 
     # ------------------------------------------------------------------
     # Data
     # ------------------------------------------------------------------
     def _validate_X(self, X, reset):
-        return validate_data(
+        X = validate_data(
             self,
             X,
             reset=reset,
             accept_sparse="csr",
             dtype=[np.float64, np.float32],
-            ensure_all_finite=True,
+            ensure_all_finite=False,  # checked below, naming the column
         )
+        _check_float32_range(X)
+        return X
 
     def _query_dataset(self, X, y, groups, method, reset):
         if y is None:
@@ -407,7 +533,7 @@ class NeuralRanker(NeuralNet):
         if y.shape[0] != X.shape[0]:
             raise ValueError(f"y has {y.shape[0]} entries but X has {X.shape[0]} rows.")
         if groups is None:
-            warnings.warn(_no_groups_message(method, X.shape[0]), NoGroupsWarning)
+            _missing_groups(method, X.shape[0])
             groups = np.zeros(X.shape[0], dtype=np.intp)
         index = QueryIndex(groups, X.shape[0])
         return QueryDataset(X, y, index, device=self.device)
@@ -440,7 +566,7 @@ class NeuralRanker(NeuralNet):
         """
         if isinstance(X, QueryDataset):
             return X
-        return super().get_dataset(X, y)
+        return super().get_dataset(X, y)  # pragma: no cover - fit builds queries
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """Split the training queries: explicit ``eval_set`` or by query.
@@ -526,11 +652,16 @@ class NeuralRanker(NeuralNet):
         X_rows, mask = x
         if _is_context_aware(self.module_):
             out = self.module_(x.pad(X_rows), mask, **fit_params)
-            return out if out.dim() == 3 else out.unsqueeze(-1)
+            return self._add_offset(out if out.dim() == 3 else out.unsqueeze(-1))
         out = self.module_(X_rows, **fit_params)
         if out.dim() == 1:
             out = out.unsqueeze(-1)
-        return x.pad(out)
+        return x.pad(self._add_offset(out))
+
+    def _add_offset(self, output):
+        """Add ``output_offset_`` (the loss's starting point) to module outputs."""
+        offset = getattr(self, "output_offset_", None)
+        return output if offset is None else output + offset.to(output)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The ranking loss of a batch: ``loss_(scores, labels, mask)``.
@@ -564,13 +695,33 @@ class NeuralRanker(NeuralNet):
         return output.squeeze(-1) if output.shape[-1] == 1 else output[..., 0]
 
     # ------------------------------------------------------------------
-    # Per-epoch bookkeeping: non-finite loss, validation NDCG
+    # Training hooks: labels, seeding, non-finite loss
     # ------------------------------------------------------------------
-    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
-        self.valid_parts_ = []
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        # The loss's own label checks (e.g. a gain 2**y - 1 beyond what its
+        # dtype holds), before any training step; duck-typed.
+        check = getattr(self.loss_, "check_labels", None)
+        if check is not None:
+            for dataset in (X, getattr(self, "eval_dataset_", None)):
+                if isinstance(dataset, QueryDataset) and dataset.y_np is not None:
+                    check(dataset.y_np.astype(np.float64))
+        # A loss may say where its outputs should start from the labels
+        # (e.g. the ordinal loss: the logits of P(y > t)); set once per
+        # initialisation, kept by warm starts.
+        initial = getattr(self.loss_, "initial_output", None)
+        if self.output_offset_ is None and initial is not None and X.y_np is not None:
+            offset = initial(X.y_np.astype(np.float64))
+            self.output_offset_ = torch.as_tensor(offset, dtype=torch.float32)
+        # Training randomness (dropout, ...) comes from torch's generator,
+        # which _train forks around fit: seed it from the estimator's rng_.
+        seed = int(self.rng_.integers(2**31 - 1))
+        torch.random.default_generator.manual_seed(seed)
+        if torch.device(self.device).type == "cuda":
+            torch.cuda.manual_seed(seed)
 
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        super().on_batch_end(net, batch=batch, training=training, **kwargs)
         loss = kwargs.get("loss")
         if training and loss is not None and not math.isfinite(loss.item()):
             epoch = len(self.history)
@@ -580,32 +731,6 @@ class NeuralRanker(NeuralNet):
                 "features are not scaled (e.g. use a StandardScaler in a "
                 "Pipeline); try a smaller lr or scale X."
             )
-        if not training and kwargs.get("y_pred") is not None:
-            (_, mask), labels = batch
-            scores = self._score_from_output(kwargs["y_pred"])
-            self.valid_parts_.append(
-                (scores[mask].float().cpu(), labels[mask].cpu(), mask.sum(1).cpu())
-            )
-
-    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
-        parts = getattr(self, "valid_parts_", None)
-        if not parts:
-            return
-        from ..metrics import ndcg_score
-
-        scores = torch.cat([p[0] for p in parts]).numpy()
-        labels = torch.cat([p[1] for p in parts]).numpy()
-        sizes = torch.cat([p[2] for p in parts]).numpy()
-        groups = np.repeat(np.arange(sizes.shape[0]), sizes)
-        value = float(ndcg_score(labels, scores, groups, k=self.ndcg_k))
-        self.valid_parts_ = []
-        if math.isnan(value):
-            return
-        previous = [row.get("valid_ndcg") for row in self.history[:-1]]
-        previous = [v for v in previous if v is not None]
-        self.history.record("valid_ndcg", value)
-        self.history.record("valid_ndcg_best", not previous or value > max(previous))
 
     # ------------------------------------------------------------------
     # Public API
@@ -632,6 +757,7 @@ class NeuralRanker(NeuralNet):
             The fitted ranker.
         """
         self._check_params()
+        self._check_fit_params("fit", fit_params)
         reset = not (self.warm_start and self.initialized_)
         dataset = self._query_dataset(X, y, groups, "fit", reset=reset)
         return self._train(super().fit, dataset, fit_params)
@@ -662,10 +788,37 @@ class NeuralRanker(NeuralNet):
         if isinstance(X, QueryDataset):  # called by NeuralNet.fit
             return super().partial_fit(X, y, **fit_params)
         self._check_params()
+        self._check_fit_params("partial_fit", fit_params)
         dataset = self._query_dataset(
             X, y, groups, "partial_fit", reset=not self.initialized_
         )
         return self._train(super().partial_fit, dataset, fit_params)
+
+    def _check_fit_params(self, method, fit_params):
+        """Refuse fit parameters that neither skrank nor the module takes."""
+        if "sample_weight" in fit_params:
+            raise TypeError(
+                f"NeuralRanker.{method} does not support sample_weight: every "
+                "query counts equally in the loss. Drop the queries to leave out "
+                "instead."
+            )
+        module = self.module
+        forward = getattr(module, "forward", None)
+        try:
+            accepted = inspect.signature(forward).parameters if forward else {}
+        except (TypeError, ValueError):  # pragma: no cover - builtins
+            accepted = {}
+        if any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+            return
+        for name in fit_params:
+            if name == "eval_set" or name in accepted:
+                continue
+            hint = " Pass query ids as groups=qid." if name in ("qid", "group") else ""
+            raise TypeError(
+                f"NeuralRanker.{method} got an unexpected keyword argument "
+                f"{name!r}: it takes X, y, groups, eval_set and the keyword "
+                f"arguments of the module's forward.{hint}"
+            )
 
     def _train(self, method, dataset, fit_params):
         eval_set = fit_params.pop("eval_set", None)
@@ -682,15 +835,58 @@ class NeuralRanker(NeuralNet):
                 X_val, y_val, g_val, "fit", reset=False
             )
         try:
-            method(dataset, None, **fit_params)
+            # torch's generators are forked: fit seeds and uses them (see
+            # on_train_begin) and the user's torch stream is left untouched
+            with _own_torch_rng(self.device):
+                method(dataset, None, **fit_params)
+        except FloatingPointError as exc:
+            raise FloatingPointError(f"{exc} {self._recover_finite()}") from None
         finally:
             self.eval_dataset_ = None
-            self.valid_parts_ = []
         return self
 
+    def _recover_finite(self):
+        """After a non-finite loss: the best finite weights, or unfitted.
+
+        Returns the sentence that the error adds to say which.
+        """
+        stopper = dict(self.callbacks_).get("early_stopping")
+        weights = getattr(stopper, "best_model_weights_", None)
+        if weights is not None and all(
+            torch.isfinite(w).all() for w in weights.values() if w.is_floating_point()
+        ):
+            self.module_.load_state_dict(weights)
+            self.best_epoch_ = stopper.best_epoch_
+            return (
+                f"The weights of epoch {stopper.best_epoch_} (the best validation "
+                "NDCG) were restored."
+            )
+        self.initialized_ = False
+        return "The estimator is left unfitted."
+
+    def check_is_fitted(self, attributes=None, *args, **kwargs):
+        """Raise ``NotInitializedError`` unless the ranker is fitted.
+
+        A ranker whose ``fit`` stopped on a non-finite loss without finite
+        weights to restore is not fitted, although it has a ``module_``.
+
+        Parameters
+        ----------
+        attributes : iterable of str, default=None
+            Attributes a fitted ranker has (default: ``module_``).
+        *args, **kwargs
+            Passed to :func:`sklearn.utils.validation.check_is_fitted`.
+        """
+        if not getattr(self, "initialized_", False):
+            raise NotInitializedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call "
+                "'fit' with appropriate arguments before using this estimator."
+            )
+        super().check_is_fitted(attributes, *args, **kwargs)
+
     def _predict_rows(self, X):
-        """Row-wise scores of a (validated) matrix, in chunks of rows."""
-        chunk = 8192
+        """Row-wise scores of a (validated) matrix, in chunks of ~64 MB."""
+        chunk = max(1, _PREDICT_CHUNK_BYTES // (4 * max(1, X.shape[1])))
         out = []
         self._set_training(False)
         with torch.no_grad():
@@ -704,6 +900,7 @@ class NeuralRanker(NeuralNet):
                 output = self.module_(xb)
                 if output.dim() == 1:
                     output = output.unsqueeze(-1)
+                output = self._add_offset(output)
                 out.append(self._score_from_output(output).float().cpu())
         if not out:
             return np.zeros(0)
@@ -788,7 +985,7 @@ class NeuralRanker(NeuralNet):
             )
 
         if groups is None:
-            warnings.warn(_no_groups_message("score", len(y)), NoGroupsWarning)
+            _missing_groups("score", len(y))
             groups = np.zeros(len(y), dtype=np.intp)
         y_score = self.predict(X, groups=groups)
         return float(ndcg_score(y, y_score, groups, k=self.ndcg_k))

@@ -40,6 +40,22 @@ def make_data(n_queries=20, size=12, n_features=5, seed=0, shuffle=True):
     return X, y, groups
 
 
+class Snapshots(Callback):
+    """Keep the weights of every epoch (not pickled)."""
+
+    def initialize(self):
+        self.states_ = {}
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.states_[len(net.history)] = {
+            k: v.clone() for k, v in net.module_.state_dict().items()
+        }
+
+    def __getstate__(self):
+        return {**self.__dict__, "states_": {}}
+
+
 def ranker(**params):
     return NeuralRanker(**{"loss": "ranknet", **FAST, **params})
 
@@ -163,8 +179,9 @@ def test_pipeline_with_scaler():
         # Pipeline.score under routing always forwards sample_weight (None),
         # which a ranker's score does not take: score through the scorer.
         assert np.isfinite(ndcg_scorer(pipe, X, y, groups=g))
-    with pytest.warns(NoGroupsWarning):
-        assert np.isfinite(pipe.score(X, y))  # no routing: one query
+    # no routing: Pipeline.score cannot pass groups on, a clear error
+    with pytest.raises(ValueError, match="enable_metadata_routing=True"):
+        pipe.score(X, y)
 
 
 GRID = {
@@ -265,18 +282,52 @@ def _expected_failed_checks(estimator):
     expected_failed_checks=_expected_failed_checks,
 )
 def test_sklearn_estimator_checks(estimator, check):
-    check(estimator)
+    # The checks call fit(X, y) without groups. Without metadata routing that
+    # is an error (a meta-estimator would silently drop groups); with routing
+    # on, it is one query with a NoGroupsWarning, which is what they test.
+    with sklearn.config_context(enable_metadata_routing=True):
+        check(estimator)
 
 
 # ---------------------------------------------------------------------------
 # Training behaviour
 # ---------------------------------------------------------------------------
-def test_fit_without_groups_warns_one_query():
+def test_fit_without_groups_warns_one_query_under_routing():
     X, y, _ = make_data(n_queries=3)
     msg = "fit was called without groups: all 36 rows are treated as one query"
-    with pytest.warns(NoGroupsWarning, match=msg):
-        model = ranker().fit(X, y)
+    with sklearn.config_context(enable_metadata_routing=True):
+        with pytest.warns(NoGroupsWarning, match=msg):
+            model = ranker().fit(X, y)
+        with pytest.warns(NoGroupsWarning, match="score was called without groups"):
+            model.score(X, y)
     assert "valid_ndcg" not in model.history[-1]
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit", "score"])
+def test_no_groups_without_routing_is_an_error(method):
+    X, y, g = make_data(n_queries=3)
+    model = ranker(max_epochs=1)
+    if method == "score":
+        model.fit(X, y, g)
+    msg = (
+        f"NeuralRanker.{method} was called without groups: pass groups=qid.*"
+        r"sklearn.set_config\(enable_metadata_routing=True\)"
+    )
+    with pytest.raises(ValueError, match=msg):
+        getattr(model, method)(X, y)
+
+
+@pytest.mark.parametrize("scoring", [None, ndcg_scorer])
+def test_grid_search_without_routing_stops_with_skranks_error(scoring):
+    # Without routing GroupKFold gets groups but fit and the scorer do not:
+    # the search must not pick best_params_ from NaN or one-query scores.
+    X, y, g = make_data(n_queries=12, size=8)
+    grid = GridSearchCV(
+        ranker(max_epochs=1), {"lr": [1e-3, 1e-2]}, cv=GroupKFold(2), scoring=scoring
+    )
+    with pytest.raises(ValueError, match="enable_metadata_routing=True"):
+        grid.fit(X, y, groups=g)
+    assert not hasattr(grid, "best_params_")
 
 
 def test_early_stopping_restores_best_weights():
@@ -318,10 +369,43 @@ def test_keyboard_interrupt_leaves_usable_model_with_best_weights():
             if len(net.history) == 3:
                 raise KeyboardInterrupt
 
-    model = ranker(max_epochs=10, callbacks=[Interrupt()]).fit(X, y, g)
+    snapshot = Snapshots()
+    model = ranker(
+        max_epochs=10, lr=0.05, batch_size=4, callbacks=[snapshot, Interrupt()]
+    ).fit(X, y, g)
     assert len(model.history) == 3
-    assert model.best_epoch_ <= 3
+    best = int(np.argmax(model.history[:, "valid_ndcg"])) + 1
+    assert model.best_epoch_ == best
+    for name, value in model.module_.state_dict().items():
+        torch.testing.assert_close(value, snapshot.states_[best][name])
     assert np.all(np.isfinite(model.predict(X)))
+
+
+def test_best_weights_restored_at_max_epochs_and_not_pickled():
+    X, y, g = make_data(n_queries=30)
+    snapshot = Snapshots()
+    model = ranker(
+        max_epochs=6,
+        lr=0.05,
+        batch_size=4,
+        patience=100,
+        module__hidden_sizes=(64, 64),
+        callbacks=[snapshot],
+    ).fit(X, y, g)
+    assert len(model.history) == 6  # ran to max_epochs
+    best = int(np.argmax(model.history[:, "valid_ndcg"])) + 1
+    assert model.best_epoch_ == best
+    for name, value in model.module_.state_dict().items():
+        torch.testing.assert_close(value, snapshot.states_[best][name])
+    # the pickle carries no second copy of the weights for early stopping
+    weights = sum(v.numel() * 4 for v in model.module_.state_dict().values())
+    size = len(pickle.dumps(model))
+    stopper = dict(model.callbacks_)["early_stopping"]
+    for name in ("best_model_weights_", "best_state_"):  # skorch's, the old one's
+        if hasattr(stopper, name):
+            setattr(stopper, name, None)
+    assert weights > 15_000
+    assert size - len(pickle.dumps(model)) < 0.1 * weights
 
 
 def test_non_finite_loss_error():
@@ -331,8 +415,31 @@ def test_non_finite_loss_error():
         return scores.sum() * float("nan")
 
     msg = re.escape("The training loss became nan in epoch 1. The learning rate")
+    model = ranker(loss=bad_loss)
+    with pytest.raises(FloatingPointError, match=msg + ".*left unfitted"):
+        model.fit(X, y, g)
+    # no NaN model that looks fitted
+    with pytest.raises(sklearn.exceptions.NotFittedError):
+        sklearn.utils.validation.check_is_fitted(model)
+    with pytest.raises(Exception, match="not fitted"):
+        model.predict(X)
+
+
+def test_non_finite_loss_restores_best_finite_weights():
+    X, y, g = make_data(n_queries=20)
+
+    class Explode(Callback):
+        def on_epoch_begin(self, net, **kwargs):
+            if len(net.history) == 4:  # epoch 4: the loss turns NaN
+                net.loss_ = lambda scores, labels, mask: scores.sum() * float("nan")
+
+    model = ranker(max_epochs=10, callbacks=[Explode()])
+    msg = r"became nan in epoch 4.*The weights of epoch \d \(the best validation"
     with pytest.raises(FloatingPointError, match=msg):
-        ranker(loss=bad_loss).fit(X, y, g)
+        model.fit(X, y, g)
+    assert model.best_epoch_ <= 3
+    sklearn.utils.validation.check_is_fitted(model)
+    assert np.all(np.isfinite(model.predict(X)))
 
 
 def test_warm_start_and_partial_fit_continue_training():
