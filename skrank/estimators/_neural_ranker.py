@@ -70,7 +70,7 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _PREDICT_CHUNK_BYTES = 64 * 2**20
 
 
-def _check_float32_range(X):
+def _check_float32_range(X, feature_names=None):
     """Refuse NaN, infinity and values beyond float32, naming the columns."""
     if sp.issparse(X):
         bad = ~(np.abs(X.data) <= _FLOAT32_MAX)  # NaN compares False
@@ -88,13 +88,19 @@ def _check_float32_range(X):
         columns = np.flatnonzero(~ok)
         column = X[:, columns[0]]
         value = column[~(np.abs(column) <= _FLOAT32_MAX)][0]
-    shown = ", ".join(str(c) for c in columns[:5])
+
+    def name(column):
+        if feature_names is None:
+            return str(column)
+        return f"{column} ({str(feature_names[column])!r})"
+
+    shown = ", ".join(name(c) for c in columns[:5])
     more = f" and {columns.shape[0] - 5} more" if columns.shape[0] > 5 else ""
     raise ValueError(
         f"Input X contains NaN, infinity or values beyond the float32 range "
         f"(absolute value above {_FLOAT32_MAX:.7g}) in column(s) {shown}{more}; "
-        f"NeuralRanker computes in float32. Got {value!r} in column {columns[0]}. "
-        "Clean or scale these features."
+        f"NeuralRanker computes in float32. Got {float(value)!r} in column "
+        f"{name(columns[0])}. Clean or scale these features."
     )
 
 
@@ -252,9 +258,10 @@ class NeuralRanker(NeuralNet):
         random jitter, batch order shuffled each epoch). ``False`` batches
         queries at random.
     random_state : int, RandomState instance or None, default=None
-        Seeds torch's global generator (weights, dropout) at initialisation,
-        the validation split, batch order and subsampling. The same integer
-        on CPU gives identical predictions.
+        Seeds the estimator's own generators: weights, dropout, the
+        validation split, batch order and subsampling. ``fit`` forks torch's
+        global generator and leaves it as it was. The same integer on CPU
+        gives identical predictions.
     callbacks : list of skorch callbacks, default=None
         Extra callbacks, e.g. ``LRScheduler`` or ``Checkpoint``.
     warm_start : bool, default=False
@@ -281,6 +288,10 @@ class NeuralRanker(NeuralNet):
         Per-epoch records: ``train_loss``, ``valid_loss``, ``valid_ndcg``, ...
     best_epoch_ : int
         With early stopping, the epoch whose weights were restored.
+    output_offset_ : torch.Tensor of shape (n_outputs,) or None
+        Added to the scorer's outputs: where the loss starts from the
+        training labels (``loss.initial_output``, e.g. the ordinal loss's
+        threshold logits); None for most losses.
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of str
@@ -295,16 +306,22 @@ class NeuralRanker(NeuralNet):
     given to ``GridSearchCV``, ``cross_validate`` or ``Pipeline`` reaches the
     splitter, ``fit`` and the scorers with no ``set_*_request`` call.
 
-    **Without groups**, ``fit`` and ``score`` treat all rows as one query and
-    emit a :class:`NoGroupsWarning`.
+    **Without groups**, ``fit``, ``partial_fit`` and ``score`` raise a
+    ``ValueError`` when metadata routing is off (a meta-estimator would be
+    dropping ``groups`` silently); with routing on, they treat all rows as
+    one query and emit a :class:`NoGroupsWarning`.
 
     **Explicit validation set.** ``fit(X, y, groups, eval_set=(X_val, y_val,
     groups_val))`` validates (and early-stops) on the given queries instead
     of an internal split.
 
     **Robustness.** A non-finite training loss stops ``fit`` with a
-    ``FloatingPointError`` naming the epoch. Ctrl-C (or a callback raising
+    ``FloatingPointError`` naming the epoch; the best finite weights (from
+    early stopping) are restored and the error says so, or, without them,
+    the ranker is left unfitted. Ctrl-C (or a callback raising
     ``KeyboardInterrupt``) ends training with the best weights so far.
+    Features must be finite and within float32's range (checked per column).
+    :func:`save_ranker` writes a model file that loads without running code.
 
     Examples
     --------
@@ -519,7 +536,7 @@ class NeuralRanker(NeuralNet):
             dtype=[np.float64, np.float32],
             ensure_all_finite=False,  # checked below, naming the column
         )
-        _check_float32_range(X)
+        _check_float32_range(X, getattr(self, "feature_names_in_", None))
         return X
 
     def _query_dataset(self, X, y, groups, method, reset):
@@ -745,11 +762,13 @@ class NeuralRanker(NeuralNet):
         y : array-like of shape (n_samples,)
             Graded relevance labels, finite and >= 0.
         groups : array-like of shape (n_samples,), default=None
-            Query id of each row. Without it all rows are one query (with a
+            Query id of each row. Without it: a ``ValueError`` when metadata
+            routing is off, else all rows are one query (with a
             :class:`NoGroupsWarning`).
         **fit_params : dict
             ``eval_set=(X_val, y_val, groups_val)`` for an explicit validation
-            set; other parameters go to the module's ``forward``.
+            set; keyword arguments of the module's ``forward`` go to it. Any
+            other name (``qid``, ``sample_weight``, ...) is a ``TypeError``.
 
         Returns
         -------
@@ -964,7 +983,8 @@ class NeuralRanker(NeuralNet):
         y : array-like of shape (n_samples,)
             Graded relevance labels.
         groups : array-like of shape (n_samples,), default=None
-            Query id of each row. Without it all rows are one query (with a
+            Query id of each row. Without it: a ``ValueError`` when metadata
+            routing is off, else all rows are one query (with a
             :class:`NoGroupsWarning`).
         sample_weight : None, default=None
             Not supported (queries are weighted equally); accepted so that

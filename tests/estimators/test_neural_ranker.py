@@ -533,41 +533,7 @@ def test_bucketing_batches_similar_lengths():
     assert sum(int(b.mask.sum()) for b, _ in it) == X.shape[0]
 
 
-# ---------------------------------------------------------------------------
-# Bad input, pinned wording
-# ---------------------------------------------------------------------------
-def test_bad_inputs():
-    X, y, g = make_data(n_queries=4)
-    with pytest.raises(ValueError, match=r"groups has 47 entries but X has 48 rows\."):
-        ranker().fit(X, y, g[:-1])
-    with pytest.raises(ValueError, match=r"y has 47 entries but X has 48 rows\."):
-        ranker().fit(X, y[:-1], g)
-    bad = y.copy()
-    bad[0] = -1
-    with pytest.raises(ValueError, match="y must hold graded relevance labels >= 0"):
-        ranker().fit(X, bad, g)
-    bad[0] = np.nan
-    with pytest.raises(ValueError, match="Input y contains NaN"):
-        ranker().fit(X, bad, g)
-    Xn = X.copy()
-    Xn[0, 0] = np.inf
-    with pytest.raises(ValueError, match="Input X contains infinity"):
-        ranker().fit(Xn, y, g)
-    with pytest.raises(
-        ValueError,
-        match=re.escape(
-            "The 'lr' parameter of NeuralRanker must be a float in the range "
-            "(0.0, inf). Got 0 instead."
-        ),
-    ):
-        ranker(lr=0).fit(X, y, g)
-    with pytest.raises(ValueError, match="The 'validation_fraction' parameter"):
-        ranker(validation_fraction=1.5).fit(X, y, g)
-    model = ranker().fit(X, y, g)
-    with pytest.raises(ValueError, match="X has 4 features, but NeuralRanker is"):
-        model.predict(X[:, :4])
-    with pytest.raises(ValueError, match="eval_set must be a tuple"):
-        ranker().fit(X, y, g, eval_set=X)
+# Bad inputs of NeuralRanker: the table in test_bad_inputs.py.
 
 
 def test_modules_validate_parameters():
@@ -596,3 +562,163 @@ def test_pipeline_score_under_routing():
     assert 0.0 <= score <= 1.0
     with pytest.raises(ValueError, match="does not support sample_weight"):
         pipe[-1].score(X, y, qid, sample_weight=np.ones(len(y)))
+
+
+# ---------------------------------------------------------------------------
+# Randomness, dtypes, memory, the ordinal loss
+# ---------------------------------------------------------------------------
+def test_fit_leaves_torch_global_stream_untouched():
+    X, y, g = make_data()
+    torch.manual_seed(123)
+    state = torch.random.get_rng_state()
+    model = ranker(module__dropout=0.3).fit(X, y, g)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    model.set_params(module__hidden_sizes=(4,))  # re-initialises the module
+    model.partial_fit(X, y, g)
+    model.predict(X)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    # and the user's stream does not change the model either
+    torch.manual_seed(7)
+    again = ranker(module__dropout=0.3).fit(X, y, g)
+    np.testing.assert_array_equal(
+        again.predict(X), ranker(module__dropout=0.3).fit(X, y, g).predict(X)
+    )
+
+
+def test_partial_fit_sequences_are_reproducible():
+    X, y, g = make_data()
+
+    def run():
+        model = ranker(max_epochs=1, module__dropout=0.3)
+        for _ in range(3):
+            model.partial_fit(X, y, g)
+        return model.predict(X)
+
+    np.testing.assert_array_equal(run(), run())
+
+
+def test_fit_under_float64_default_dtype():
+    X, y, g = make_data()
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        model = ranker(max_epochs=2).fit(X, y, g)
+        scores = model.predict(X)
+        assert np.isfinite(model.score(X, y, g))
+    finally:
+        torch.set_default_dtype(old)
+    assert np.all(np.isfinite(scores))
+    assert model.module_.layers[0].weight.dtype == torch.float32
+
+
+def test_subset_length_is_its_number_of_queries():
+    X, y, g = make_data(n_queries=10)
+    ds = QueryDataset(X, y, QueryIndex(g))
+    assert len(ds) == 10
+    assert len(ds.subset([1, 4, 7])) == 3
+
+
+def test_sparse_predict_chunks_are_sized_by_bytes(monkeypatch):
+    from skrank.estimators import _neural_ranker
+
+    rng = np.random.default_rng(0)
+    n_features = 20_000
+    X = sp.random(96, n_features, density=1e-3, format="csr", random_state=0)
+    y = rng.integers(0, 3, 96).astype(float)
+    g = np.repeat(np.arange(8), 12)
+    model = ranker(max_epochs=1).fit(X, y, g)
+    rows = []
+    model.module_.register_forward_hook(lambda m, i, o: rows.append(i[0].shape[0]))
+    X_test = sp.random(3000, n_features, density=1e-3, format="csr", random_state=1)
+    expected = model.predict(X_test)
+    budget = _neural_ranker._PREDICT_CHUNK_BYTES
+    assert max(rows) * n_features * 4 <= budget
+    assert sum(rows) == 3000
+    monkeypatch.setattr(_neural_ranker, "_PREDICT_CHUNK_BYTES", 4 * n_features * 7)
+    rows.clear()
+    np.testing.assert_allclose(model.predict(X_test), expected, rtol=1e-6)
+    assert max(rows) == 7
+
+
+def _letor_shaped(seed, n_queries=60, size=20, n_features=45):
+    """45 features uniform in [0, 1], labels 0-2 (most 0), as in LETOR."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(size=(n_queries * size, n_features))
+    w = np.zeros(n_features)
+    w[:5] = [3, -2, 2, 1, -1]
+    u = X @ w + 0.5 * rng.normal(size=X.shape[0])
+    y = np.digitize(u, np.quantile(u, [0.75, 0.93])).astype(float)
+    return X, y, np.repeat(np.arange(n_queries), size)
+
+
+def test_ordinal_loss_learns_on_letor_shaped_data():
+    # Before: the threshold outputs started at 0 (P(y > t) = 0.5) and the
+    # first epochs only pulled them towards the label frequencies, which with
+    # non-negative features pushed the documents with large features (the
+    # relevant ones) down: validation NDCG flat, predictions near constant,
+    # test NDCG at random level. The outputs now start at the logits of the
+    # label frequencies (OrdinalLoss.initial_output).
+    X, y, g = _letor_shaped(0)
+    X_test, y_test, g_test = _letor_shaped(1)
+    model = NeuralRanker(loss="ordinal", random_state=0, max_epochs=5).fit(X, y, g)
+    random_ndcg = ndcg_score(
+        y_test, np.random.default_rng(5).random(y_test.shape[0]), g_test, k=10
+    )
+    assert model.score(X_test, y_test, g_test) > random_ndcg + 0.25
+    assert np.ptp(model.history[:, "valid_ndcg"]) > 0.05  # not a flat curve
+    offset = model.output_offset_.numpy()
+    p = (y[:, None] > np.arange(4)).mean(0)
+    np.testing.assert_allclose(1 / (1 + np.exp(-offset)), p, atol=2e-3)
+
+
+# ---------------------------------------------------------------------------
+# Fit parameters
+# ---------------------------------------------------------------------------
+def test_unknown_fit_parameters_are_refused_by_name():
+    X, y, g = make_data(n_queries=4)
+    msg = r"NeuralRanker.fit got an unexpected keyword argument 'qid'.*groups=qid"
+    with pytest.raises(TypeError, match=msg):
+        ranker().fit(X, y, qid=g)
+    with pytest.raises(TypeError, match="'foo'"):
+        ranker().partial_fit(X, y, g, foo=1)
+    with pytest.raises(TypeError, match=r"NeuralRanker.fit does not support sample_w"):
+        ranker().fit(X, y, g, sample_weight=np.ones(len(y)))
+
+
+def test_forward_parameters_still_reach_the_module():
+    X, y, g = make_data(n_queries=4)
+    seen = []
+
+    class Scaled(torch.nn.Module):
+        def __init__(self, n_features):
+            super().__init__()
+            self.linear = torch.nn.Linear(n_features, 1)
+
+        def forward(self, X, scale=1.0):
+            seen.append(scale)
+            return self.linear(X) * scale
+
+    NeuralRanker(module=Scaled, max_epochs=1, random_state=0).fit(X, y, g, scale=2.0)
+    assert 2.0 in seen
+
+
+def test_loss_label_check_runs_before_training():
+    X, y, g = make_data(n_queries=4)
+    calls = []
+
+    class Checked(torch.nn.Module):
+        def check_labels(self, labels):
+            calls.append(labels.dtype)
+            if labels.max() > 2:
+                raise ValueError("label too large for the gain")
+
+        def forward(self, scores, labels, mask):
+            calls.append("step")
+            return ((scores - labels) ** 2)[mask].mean()
+
+    ranker(loss=Checked(), max_epochs=1).fit(X, np.minimum(y, 2), g)
+    assert calls[0] == np.float64 and "step" in calls
+    calls.clear()
+    with pytest.raises(ValueError, match="label too large"):
+        ranker(loss=Checked(), max_epochs=1).fit(X, y + 3, g)
+    assert calls == [np.float64]  # no training step ran
