@@ -317,6 +317,9 @@ def test_no_groups_without_routing_is_an_error(method):
         getattr(model, method)(X, y)
 
 
+# Warnings are not errors here: before the fix the search finished with
+# NoGroupsWarning / "Scoring failed" warnings only.
+@pytest.mark.filterwarnings("ignore")
 @pytest.mark.parametrize("scoring", [None, ndcg_scorer])
 def test_grid_search_without_routing_stops_with_skranks_error(scoring):
     # Without routing GroupKFold gets groups but fit and the scorer do not:
@@ -722,3 +725,23 @@ def test_loss_label_check_runs_before_training():
     with pytest.raises(ValueError, match="label too large"):
         ranker(loss=Checked(), max_epochs=1).fit(X, y + 3, g)
     assert calls == [np.float64]  # no training step ran
+
+
+class CountedLoss(torch.nn.Module):
+    built = 0
+
+    def __init__(self):
+        super().__init__()
+        type(self).built += 1
+
+    def forward(self, scores, labels, mask):
+        return ((scores - labels) ** 2)[mask].mean()
+
+
+def test_loss_is_built_once_per_initialize():
+    X, y, g = make_data(n_queries=6)
+    CountedLoss.built = 0
+    model = ranker(loss=CountedLoss, max_epochs=2).fit(X, y, g)
+    assert CountedLoss.built == 1
+    model.fit(X, y, g)  # a new fit re-initialises: one more
+    assert CountedLoss.built == 2
