@@ -25,18 +25,21 @@ __all__ = ["QueryBatch", "QueryBatchIterator", "QueryDataset", "subsample_lists"
 class QueryBatch:
     """The inputs of a batch: ``X_rows`` and ``mask``; ``len`` = n_queries.
 
+    ``weights`` holds the batch's query weights (None: unweighted).
+
     Unpacks as ``X_rows, mask = batch``. skorch measures a batch by
     ``len``, which is the number of queries here (not of rows).
     """
 
-    __slots__ = ("X_rows", "flat_index", "mask")
+    __slots__ = ("X_rows", "flat_index", "mask", "weights")
 
     #: skorch asks batches whether they are sparse; answering saves an exception.
     is_sparse = False
 
-    def __init__(self, X_rows, mask, flat_index=None):
+    def __init__(self, X_rows, mask, flat_index=None, weights=None):
         self.X_rows = X_rows
         self.mask = mask
+        self.weights = weights
         if flat_index is None:
             flat_index = torch.flatten(mask).nonzero().squeeze(1)
         self.flat_index = flat_index
@@ -104,6 +107,7 @@ class QueryDataset(torch.utils.data.Dataset):
             self.y = torch.as_tensor(self.y_np, device=device)
         self.offsets = index.offsets
         self.sizes = index.sizes
+        self.query_weights = None  # set by NeuralRanker for sample_weight
 
     def __len__(self):
         return self.n_queries()
@@ -160,7 +164,12 @@ class QueryDataset(torch.utils.data.Dataset):
             )
         else:
             X_rows = self.X.index_select(0, batch_rows)
-        batch = QueryBatch(X_rows, mask, torch.as_tensor(flat, device=dev))
+        weights = None
+        if self.query_weights is not None:
+            weights = torch.as_tensor(
+                self.query_weights[queries], dtype=torch.float32, device=dev
+            )
+        batch = QueryBatch(X_rows, mask, torch.as_tensor(flat, device=dev), weights)
         labels = None
         if self.y is not None:
             labels = batch.pad(self.y.index_select(0, batch_rows))

@@ -25,6 +25,7 @@ from ..utils._validation import (
 )
 from ._data import QueryBatchIterator, QueryDataset
 from ._modules import MLPScorer
+from ._weights import check_query_weights, supports_query_weights, weighted_loss
 
 __all__ = ["NeuralRanker", "NoGroupsWarning"]
 
@@ -539,7 +540,7 @@ class NeuralRanker(NeuralNet):
         _check_float32_range(X, getattr(self, "feature_names_in_", None))
         return X
 
-    def _query_dataset(self, X, y, groups, method, reset):
+    def _query_dataset(self, X, y, groups, method, reset, sample_weight=None):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y "
@@ -553,7 +554,15 @@ class NeuralRanker(NeuralNet):
             _missing_groups(method, X.shape[0])
             groups = np.zeros(X.shape[0], dtype=np.intp)
         index = QueryIndex(groups, X.shape[0])
-        return QueryDataset(X, y, index, device=self.device)
+        weights = None
+        if sample_weight is not None:
+            keep, weights = check_query_weights(sample_weight, index)
+            if keep is not None:  # weight 0: as if the query were not there
+                X, y = X[keep], y[keep]
+                index = QueryIndex(np.asarray(groups)[keep], X.shape[0])
+        dataset = QueryDataset(X, y, index, device=self.device)
+        dataset.query_weights = weights
+        return dataset
 
     def _check_params(self):
         params = {name: getattr(self, name) for name in self._parameter_constraints}
@@ -703,6 +712,8 @@ class NeuralRanker(NeuralNet):
         scores = y_pred
         if self._n_outputs() == 1 and scores.dim() == 3:
             scores = scores.squeeze(-1)
+        if X.weights is not None:
+            return weighted_loss(self.loss_, scores, y_true, mask, X.weights)
         return self.loss_(scores, y_true, mask)
 
     def _score_from_output(self, output):
@@ -723,6 +734,12 @@ class NeuralRanker(NeuralNet):
             for dataset in (X, getattr(self, "eval_dataset_", None)):
                 if isinstance(dataset, QueryDataset) and dataset.y_np is not None:
                     check(dataset.y_np.astype(np.float64))
+        if X.query_weights is not None and not supports_query_weights(self.loss_):
+            raise ValueError(
+                "sample_weight with different query weights needs a skrank ranking "
+                f"loss (one with per_list). Got {type(self.loss_).__name__}. "
+                "Weights of 0 and equal weights work with any loss."
+            )
         # A loss may say where its outputs should start from the labels
         # (e.g. the ordinal loss: the logits of P(y > t)); set once per
         # initialisation, kept by warm starts.
@@ -752,7 +769,7 @@ class NeuralRanker(NeuralNet):
     # ------------------------------------------------------------------
     # Public API
     # ------------------------------------------------------------------
-    def fit(self, X, y, groups=None, **fit_params):
+    def fit(self, X, y, groups=None, sample_weight=None, **fit_params):
         """Train the scorer on queries (re-initialising unless ``warm_start``).
 
         Parameters
@@ -765,10 +782,17 @@ class NeuralRanker(NeuralNet):
             Query id of each row. Without it: a ``ValueError`` when metadata
             routing is off, else all rows are one query (with a
             :class:`NoGroupsWarning`).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Query weights: >= 0 and the same for every row of a query (a
+            weight varying within a query is an error). A query of weight 0
+            is left out, exactly as if its rows were not given; the others
+            weigh their list's loss ``w_q / mean(w)`` times in each batch's
+            mean. Different positive weights need a skrank ranking loss (one
+            with ``per_list``). The validation NDCG is not weighted.
         **fit_params : dict
             ``eval_set=(X_val, y_val, groups_val)`` for an explicit validation
             set; keyword arguments of the module's ``forward`` go to it. Any
-            other name (``qid``, ``sample_weight``, ...) is a ``TypeError``.
+            other name (``qid``, ``group``, ...) is a ``TypeError``.
 
         Returns
         -------
@@ -778,10 +802,14 @@ class NeuralRanker(NeuralNet):
         self._check_params()
         self._check_fit_params("fit", fit_params)
         reset = not (self.warm_start and self.initialized_)
-        dataset = self._query_dataset(X, y, groups, "fit", reset=reset)
+        dataset = self._query_dataset(
+            X, y, groups, "fit", reset=reset, sample_weight=sample_weight
+        )
         return self._train(super().fit, dataset, fit_params)
 
-    def partial_fit(self, X, y=None, groups=None, classes=None, **fit_params):
+    def partial_fit(
+        self, X, y=None, groups=None, sample_weight=None, classes=None, **fit_params
+    ):
         """Continue training the current weights for ``max_epochs`` epochs.
 
         The model is initialised on the first call.
@@ -794,6 +822,8 @@ class NeuralRanker(NeuralNet):
             Graded relevance labels, finite and >= 0.
         groups : array-like of shape (n_samples,), default=None
             Query id of each row (see :meth:`fit`).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Query weights (see :meth:`fit`).
         classes : None, default=None
             Unused, for scikit-learn compatibility.
         **fit_params : dict
@@ -809,18 +839,17 @@ class NeuralRanker(NeuralNet):
         self._check_params()
         self._check_fit_params("partial_fit", fit_params)
         dataset = self._query_dataset(
-            X, y, groups, "partial_fit", reset=not self.initialized_
+            X,
+            y,
+            groups,
+            "partial_fit",
+            reset=not self.initialized_,
+            sample_weight=sample_weight,
         )
         return self._train(super().partial_fit, dataset, fit_params)
 
     def _check_fit_params(self, method, fit_params):
         """Refuse fit parameters that neither skrank nor the module takes."""
-        if "sample_weight" in fit_params:
-            raise TypeError(
-                f"NeuralRanker.{method} does not support sample_weight: every "
-                "query counts equally in the loss. Drop the queries to leave out "
-                "instead."
-            )
         module = self.module
         forward = getattr(module, "forward", None)
         try:
@@ -860,6 +889,9 @@ class NeuralRanker(NeuralNet):
                 method(dataset, None, **fit_params)
         except FloatingPointError as exc:
             raise FloatingPointError(f"{exc} {self._recover_finite()}") from None
+        except Exception:
+            self.initialized_ = False  # no half-trained model that looks fitted
+            raise
         finally:
             self.eval_dataset_ = None
         return self

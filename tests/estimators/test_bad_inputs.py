@@ -170,10 +170,41 @@ CASES = [
         r"NeuralRanker.fit got an unexpected keyword argument 'qid'",
     ),
     (
-        "fit-sample_weight",
-        lambda: NeuralRanker(**FAST).fit(X, Y, G, sample_weight=np.ones(40)),
-        TypeError,
-        "NeuralRanker.fit does not support sample_weight",
+        "fit-sample_weight-varies-in-query",
+        lambda: NeuralRanker(**FAST).fit(X, Y, G, sample_weight=np.arange(40.0)),
+        ValueError,
+        r"sample_weight must be constant within each query: .* Query 0 has "
+        r"weights from 0 to 9\.",
+    ),
+    (
+        "fit-sample_weight-negative",
+        lambda: NeuralRanker(**FAST).fit(X, Y, G, sample_weight=-np.ones(40)),
+        ValueError,
+        "sample_weight must be >= 0. Got a minimum of -1 instead.",
+    ),
+    (
+        "fit-sample_weight-length",
+        lambda: NeuralRanker(**FAST).fit(X, Y, G, sample_weight=np.ones(39)),
+        ValueError,
+        r"sample_weight has 39 entries but X has 40 rows\.",
+    ),
+    (
+        "fit-sample_weight-nan",
+        lambda: NeuralRanker(**FAST).fit(X, Y, G, sample_weight=_with(Y, 0, np.nan)),
+        ValueError,
+        "Input sample_weight contains NaN",
+    ),
+    (
+        "fit-sample_weight-all-zero",
+        lambda: NeuralRanker(**FAST).fit(X, Y, G, sample_weight=np.zeros(40)),
+        ValueError,
+        "sample_weight is zero for every query: nothing to train on",
+    ),
+    (
+        "fit-sample_weight-2d",
+        lambda: NeuralRanker(**FAST).fit(X, Y, G, sample_weight=np.ones((40, 2))),
+        ValueError,
+        "y should be a 1d array|sample_weight",
     ),
     (
         "fit-eval_set-not-tuple",

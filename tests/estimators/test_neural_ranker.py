@@ -269,6 +269,22 @@ EXPECTED_FAILED = {
         "same skorch behaviour: set_params(callbacks=<number>) raises because "
         "skorch builds the callbacks inside set_params"
     ),
+    # sample_weight holds query weights, constant within a query; these checks
+    # give different weights to the rows of their single query, which
+    # NeuralRanker refuses with a clear error (per-document weights have no
+    # meaning common to the loss families), and repeating a row inside a
+    # query is not the same as weighting it (it changes the list).
+    "check_sample_weights_not_overwritten": (
+        "varying weights inside one query: refused (query weights only)"
+    ),
+    "check_sample_weight_equivalence_on_dense_data": (
+        "varying weights inside one query: refused; duplicating a document "
+        "changes the list a ranking loss compares"
+    ),
+    "check_sample_weight_equivalence_on_sparse_data": (
+        "varying weights inside one query: refused; duplicating a document "
+        "changes the list a ranking loss compares"
+    ),
 }
 
 
@@ -684,8 +700,6 @@ def test_unknown_fit_parameters_are_refused_by_name():
         ranker().fit(X, y, qid=g)
     with pytest.raises(TypeError, match="'foo'"):
         ranker().partial_fit(X, y, g, foo=1)
-    with pytest.raises(TypeError, match=r"NeuralRanker.fit does not support sample_w"):
-        ranker().fit(X, y, g, sample_weight=np.ones(len(y)))
 
 
 def test_forward_parameters_still_reach_the_module():
@@ -745,3 +759,84 @@ def test_loss_is_built_once_per_initialize():
     assert CountedLoss.built == 1
     model.fit(X, y, g)  # a new fit re-initialises: one more
     assert CountedLoss.built == 2
+
+
+# ---------------------------------------------------------------------------
+# sample_weight: query weights
+# ---------------------------------------------------------------------------
+def _query_weights(g, values):
+    """Per-row weights from one weight per query id (sorted ids)."""
+    ids = np.unique(g)
+    return np.asarray(values, dtype=float)[np.searchsorted(ids, g)]
+
+
+def test_zero_weight_query_is_the_same_as_dropping_it():
+    X, y, g = make_data(n_queries=12)
+    ids = np.unique(g)
+    w = _query_weights(g, [0.0 if i in (2, 7) else 1.0 for i in range(12)])
+    keep = w > 0
+    dropped = ranker(module__dropout=0.2).fit(X[keep], y[keep], g[keep])
+    weighted = ranker(module__dropout=0.2).fit(X, y, g, sample_weight=w)
+    np.testing.assert_array_equal(weighted.predict(X), dropped.predict(X))
+    assert not np.isin(ids[[2, 7]], g[keep]).any()
+    # the same with other weights 2.5 (equal positive weights: unweighted)
+    twice = ranker(module__dropout=0.2).fit(X, y, g, sample_weight=2.5 * w)
+    np.testing.assert_array_equal(twice.predict(X), dropped.predict(X))
+
+
+def test_query_weights_change_the_model_and_are_scale_free():
+    X, y, g = make_data(n_queries=12)
+    w = _query_weights(g, np.arange(1, 13))
+    plain = ranker().fit(X, y, g).predict(X)
+    a = ranker().fit(X, y, g, sample_weight=w).predict(X)
+    b = ranker().fit(X, y, g, sample_weight=10 * w).predict(X)
+    assert not np.allclose(a, plain)
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_weighted_loss_is_the_weighted_mean_of_list_losses():
+    from skrank.estimators._weights import weighted_loss
+    from skrank.losses import ListNet, RankNet
+
+    rng = np.random.default_rng(0)
+    scores = torch.tensor(rng.normal(size=(3, 4)), dtype=torch.float32)
+    labels = torch.tensor(rng.integers(0, 3, (3, 4)), dtype=torch.float32)
+    mask = torch.ones(3, 4, dtype=torch.bool)
+    weights = torch.tensor([0.5, 1.0, 1.5])
+    for loss in [ListNet(), ListNet() + 0.5 * RankNet()]:
+        ones = weighted_loss(loss, scores, labels, mask, torch.ones(3))
+        torch.testing.assert_close(ones, loss(scores, labels, mask))
+    loss = ListNet()
+    values, _ = loss.per_list(scores, labels, mask)
+    torch.testing.assert_close(
+        weighted_loss(loss, scores, labels, mask, weights),
+        (weights * values).sum() / 3,
+    )
+
+
+def test_query_weights_need_a_per_list_loss():
+    X, y, g = make_data(n_queries=6)
+
+    def mean_mse(scores, labels, mask):
+        return ((scores - labels) ** 2)[mask].mean()
+
+    w = _query_weights(g, [1, 2, 1, 2, 1, 2])
+    model = ranker(loss=mean_mse)
+    with pytest.raises(ValueError, match="different query weights needs a skrank"):
+        model.fit(X, y, g, sample_weight=w)
+    with pytest.raises(sklearn.exceptions.NotFittedError):
+        sklearn.utils.validation.check_is_fitted(model)
+    # equal or zero weights work with any loss
+    ranker(loss=mean_mse).fit(X, y, g, sample_weight=_query_weights(g, [1, 0] * 3))
+
+
+def test_sample_weight_through_grid_search_routing():
+    X, y, g = make_data(n_queries=12, size=8)
+    w = _query_weights(g, np.arange(1, 13))
+    with sklearn.config_context(enable_metadata_routing=True):
+        model = ranker(max_epochs=1).set_fit_request(sample_weight=True)
+        grid = GridSearchCV(
+            model, {"lr": [1e-3, 1e-2]}, cv=GroupKFold(2), scoring=ndcg_scorer
+        )
+        grid.fit(X, y, groups=g, sample_weight=w)
+    assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
