@@ -1,6 +1,5 @@
 """NeuralRanker: a skorch ``NeuralNet`` that trains scorers with ranking losses."""
 
-import contextlib
 import inspect
 import math
 import numbers
@@ -13,7 +12,6 @@ import sklearn
 import torch
 from sklearn.utils import check_random_state
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EarlyStopping
 from skorch.exceptions import NotInitializedError
 
 from ..utils import QueryIndex
@@ -23,6 +21,7 @@ from ..utils._validation import (
     validate_data,
     validate_parameter_constraints,
 )
+from ._callbacks import EarlyStoppingOnNDCG, ValidNDCG, own_torch_rng
 from ._data import QueryBatchIterator, QueryDataset
 from ._modules import MLPScorer
 from ._weights import check_query_weights, supports_query_weights, weighted_loss
@@ -103,105 +102,6 @@ def _check_float32_range(X, feature_names=None):
         f"NeuralRanker computes in float32. Got {float(value)!r} in column "
         f"{name(columns[0])}. Clean or scale these features."
     )
-
-
-@contextlib.contextmanager
-def _own_torch_rng(device, seed=None):
-    """Run a block on torch's default generators, restored afterwards.
-
-    ``fork_rng`` saves the CPU generator (and the one of ``device`` when it is
-    a CUDA device) and restores them on exit, even on an error: the user's own
-    torch stream is left exactly as it was. With ``seed``, the forked
-    generators are seeded first.
-    """
-    device = torch.device(device)
-    cuda = []
-    if device.type == "cuda":
-        index = device.index
-        cuda = [torch.cuda.current_device() if index is None else index]
-    with torch.random.fork_rng(devices=cuda):
-        if seed is not None:
-            torch.random.default_generator.manual_seed(seed)
-            for index in cuda:
-                with torch.cuda.device(index):
-                    torch.cuda.manual_seed(seed)
-        yield
-
-
-class _ValidNDCG(Callback):
-    """Record ``valid_ndcg`` (NDCG@``net.ndcg_k``) and ``valid_ndcg_best``.
-
-    Collects the scores and labels of the validation batches of an epoch
-    (skorch passes each batch's output to ``on_batch_end``) and computes the
-    mean NDCG over the validation queries at the end of the epoch. Nothing is
-    recorded without validation data or when no validation query has a
-    relevant document.
-    """
-
-    def initialize(self):
-        self.parts_ = []
-        return self
-
-    def on_epoch_begin(self, net, **kwargs):
-        self.parts_ = []
-
-    def on_batch_end(self, net, batch=None, training=False, **kwargs):
-        y_pred = kwargs.get("y_pred")
-        if training or y_pred is None:
-            return
-        (_, mask), labels = batch
-        scores = net._score_from_output(y_pred)
-        self.parts_.append(
-            (scores[mask].float().cpu(), labels[mask].cpu(), mask.sum(1).cpu())
-        )
-
-    def on_epoch_end(self, net, **kwargs):
-        parts, self.parts_ = self.parts_, []
-        if not parts:
-            return
-        from ..metrics import ndcg_score
-
-        scores, labels, sizes = (torch.cat(p).numpy() for p in zip(*parts, strict=True))
-        groups = np.repeat(np.arange(sizes.shape[0]), sizes)
-        value = float(ndcg_score(labels, scores, groups, k=net.ndcg_k))
-        if math.isnan(value):
-            return
-        previous = [row.get("valid_ndcg") for row in net.history[:-1]]
-        previous = [v for v in previous if v is not None]
-        net.history.record("valid_ndcg", value)
-        net.history.record("valid_ndcg_best", not previous or value > max(previous))
-
-    def __getstate__(self):
-        return {**self.__dict__, "parts_": []}
-
-
-class _EarlyStopping(EarlyStopping):
-    """skorch's ``EarlyStopping`` on ``valid_ndcg``, idle without validation.
-
-    With ``load_best=True`` skorch restores the best weights when training
-    ends, however it ends (patience, ``max_epochs`` or Ctrl-C), and leaves
-    the weight copy out of pickles. This subclass only skips epochs that
-    recorded no ``valid_ndcg`` (no validation data), instead of failing on
-    the missing key, and publishes the restored epoch as ``best_epoch_``.
-    """
-
-    def __init__(self, patience=10):
-        super().__init__(
-            monitor="valid_ndcg",
-            patience=patience,
-            threshold=0.0,
-            lower_is_better=False,
-            load_best=True,
-        )
-
-    def on_epoch_end(self, net, **kwargs):
-        if self.monitor in net.history[-1]:
-            super().on_epoch_end(net, **kwargs)
-
-    def on_train_end(self, net, **kwargs):
-        super().on_train_end(net, **kwargs)
-        if self.best_model_weights_ is not None:
-            net.best_epoch_ = self.best_epoch_
 
 
 class NeuralRanker(NeuralNet):
@@ -427,9 +327,11 @@ class NeuralRanker(NeuralNet):
                 ) from None
             callbacks.insert(-1, ("progress_bar", ProgressBar()))
         # before print_log (skorch puts PrintLog last): valid_ndcg is shown
-        callbacks.append(("valid_ndcg", _ValidNDCG()))
+        callbacks.append(("valid_ndcg", ValidNDCG()))
         if self.early_stopping:
-            callbacks.append(("early_stopping", _EarlyStopping(patience=self.patience)))
+            callbacks.append(
+                ("early_stopping", EarlyStoppingOnNDCG(patience=self.patience))
+            )
         return callbacks
 
     def _make_loss(self):
@@ -497,7 +399,7 @@ class NeuralRanker(NeuralNet):
         seed = getattr(self, "_seed", None)
         if seed is None:
             seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        with _own_torch_rng("cpu", seed):
+        with own_torch_rng("cpu", seed):
             module = self.initialized_instance(module, kwargs)
         self.module_ = module.to(torch.float32)
         return self
@@ -885,7 +787,7 @@ class NeuralRanker(NeuralNet):
         try:
             # torch's generators are forked: fit seeds and uses them (see
             # on_train_begin) and the user's torch stream is left untouched
-            with _own_torch_rng(self.device):
+            with own_torch_rng(self.device):
                 method(dataset, None, **fit_params)
         except FloatingPointError as exc:
             raise FloatingPointError(f"{exc} {self._recover_finite()}") from None
