@@ -464,6 +464,7 @@ class NeuralRanker(NeuralNet):
                 index = QueryIndex(np.asarray(groups)[keep], X.shape[0])
         dataset = QueryDataset(X, y, index, device=self.device)
         dataset.query_weights = weights
+        dataset.labels = y  # validated float64, for the loss's checks
         return dataset
 
     def _check_params(self):
@@ -634,8 +635,8 @@ class NeuralRanker(NeuralNet):
         check = getattr(self.loss_, "check_labels", None)
         if check is not None:
             for dataset in (X, getattr(self, "eval_dataset_", None)):
-                if isinstance(dataset, QueryDataset) and dataset.y_np is not None:
-                    check(dataset.y_np.astype(np.float64))
+                if getattr(dataset, "labels", None) is not None:
+                    check(dataset.labels)
         if X.query_weights is not None and not supports_query_weights(self.loss_):
             raise ValueError(
                 "sample_weight with different query weights needs a skrank ranking "
@@ -646,8 +647,8 @@ class NeuralRanker(NeuralNet):
         # (e.g. the ordinal loss: the logits of P(y > t)); set once per
         # initialisation, kept by warm starts.
         initial = getattr(self.loss_, "initial_output", None)
-        if self.output_offset_ is None and initial is not None and X.y_np is not None:
-            offset = initial(X.y_np.astype(np.float64))
+        if self.output_offset_ is None and initial is not None:
+            offset = initial(X.labels)
             self.output_offset_ = torch.as_tensor(offset, dtype=torch.float32)
         # Training randomness (dropout, ...) comes from torch's generator,
         # which _train forks around fit: seed it from the estimator's rng_.
