@@ -19,26 +19,27 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ..utils import QueryIndex
-
 __all__ = ["QueryBatch", "QueryBatchIterator", "QueryDataset", "subsample_lists"]
 
 
 class QueryBatch:
     """The inputs of a batch: ``X_rows`` and ``mask``; ``len`` = n_queries.
 
+    ``weights`` holds the batch's query weights (None: unweighted).
+
     Unpacks as ``X_rows, mask = batch``. skorch measures a batch by
     ``len``, which is the number of queries here (not of rows).
     """
 
-    __slots__ = ("X_rows", "flat_index", "mask")
+    __slots__ = ("X_rows", "flat_index", "mask", "weights")
 
     #: skorch asks batches whether they are sparse; answering saves an exception.
     is_sparse = False
 
-    def __init__(self, X_rows, mask, flat_index=None):
+    def __init__(self, X_rows, mask, flat_index=None, weights=None):
         self.X_rows = X_rows
         self.mask = mask
+        self.weights = weights
         if flat_index is None:
             flat_index = torch.flatten(mask).nonzero().squeeze(1)
         self.flat_index = flat_index
@@ -79,8 +80,9 @@ class QueryDataset(torch.utils.data.Dataset):
 
     Notes
     -----
-    ``len(dataset)`` is the number of queries; indexing is not supported,
-    batches come from :meth:`batch`.
+    ``len(dataset)`` is the number of queries it iterates over (those of a
+    :meth:`subset` for a subset); indexing is not supported, batches come
+    from :meth:`batch`.
     """
 
     def __init__(self, X, y, index, device="cpu"):
@@ -105,14 +107,10 @@ class QueryDataset(torch.utils.data.Dataset):
             self.y = torch.as_tensor(self.y_np, device=device)
         self.offsets = index.offsets
         self.sizes = index.sizes
-
-    @classmethod
-    def from_arrays(cls, X, y, groups, device="cpu"):
-        """Build the dataset from arrays and query ids."""
-        return cls(X, y, QueryIndex(groups, X.shape[0]), device=device)
+        self.query_weights = None  # set by NeuralRanker for sample_weight
 
     def __len__(self):
-        return int(self.sizes.shape[0])
+        return self.n_queries()
 
     def __getitem__(self, i):  # pragma: no cover - batches come from batch()
         raise TypeError("QueryDataset is iterated through QueryBatchIterator.")
@@ -135,16 +133,10 @@ class QueryDataset(torch.utils.data.Dataset):
         return int(self.queries.shape[0])
 
     def rows(self, queries):
-        """Sorted-row positions of ``queries`` and the list sizes.
-
-        Returns ``(rows, sizes)``: ``rows`` concatenates the rows of each
-        query in order (no Python loop: one ``repeat`` and one ``arange``).
-        """
-        starts = self.offsets[queries]
+        """Sorted-row positions of ``queries`` (concatenated) and their sizes."""
         sizes = self.sizes[queries]
-        total = int(sizes.sum())
         first = np.cumsum(sizes) - sizes
-        rows = np.repeat(starts - first, sizes) + np.arange(total)
+        rows = np.repeat(self.offsets[queries] - first, sizes) + np.arange(sizes.sum())
         return rows, sizes
 
     def batch(self, queries, rows=None, sizes=None):
@@ -172,7 +164,12 @@ class QueryDataset(torch.utils.data.Dataset):
             )
         else:
             X_rows = self.X.index_select(0, batch_rows)
-        batch = QueryBatch(X_rows, mask, torch.as_tensor(flat, device=dev))
+        weights = None
+        if self.query_weights is not None:
+            weights = torch.as_tensor(
+                self.query_weights[queries], dtype=torch.float32, device=dev
+            )
+        batch = QueryBatch(X_rows, mask, torch.as_tensor(flat, device=dev), weights)
         labels = None
         if self.y is not None:
             labels = batch.pad(self.y.index_select(0, batch_rows))

@@ -1,6 +1,5 @@
 """NeuralRanker: a skorch ``NeuralNet`` that trains scorers with ranking losses."""
 
-import copy
 import inspect
 import math
 import numbers
@@ -9,10 +8,11 @@ from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+import sklearn
 import torch
 from sklearn.utils import check_random_state
 from skorch import NeuralNet
-from skorch.callbacks import Callback
+from skorch.exceptions import NotInitializedError
 
 from ..utils import QueryIndex
 from ..utils._validation import (
@@ -21,8 +21,10 @@ from ..utils._validation import (
     validate_data,
     validate_parameter_constraints,
 )
+from ._callbacks import EarlyStoppingOnNDCG, ValidNDCG, own_torch_rng
 from ._data import QueryBatchIterator, QueryDataset
 from ._modules import MLPScorer
+from ._weights import check_query_weights, supports_query_weights, weighted_loss
 
 __all__ = ["NeuralRanker", "NoGroupsWarning"]
 
@@ -31,13 +33,29 @@ class NoGroupsWarning(UserWarning):
     """Raised when ``fit`` or ``score`` gets no ``groups``: one big query."""
 
 
-def _no_groups_message(method, n_samples):
-    return (
+def _missing_groups(method, n_samples):
+    """Groups are missing: an error without metadata routing, else a warning.
+
+    Without routing, scikit-learn's meta-estimators (``GridSearchCV``,
+    ``cross_validate``, ``Pipeline``) never pass ``groups`` to ``fit`` or
+    ``score``: training and scoring one big query would rank candidates on
+    meaningless numbers, so this is an error. With routing on, a missing
+    ``groups`` is a deliberate choice of the caller: one query, with a warning.
+    """
+    if not sklearn.get_config()["enable_metadata_routing"]:
+        raise ValueError(
+            f"NeuralRanker.{method} was called without groups: pass groups=qid, "
+            "one query id per row. Inside GridSearchCV, cross_validate or "
+            "Pipeline, call sklearn.set_config(enable_metadata_routing=True) and "
+            "pass groups=qid to their fit: without metadata routing they do not "
+            "pass groups on."
+        )
+    warnings.warn(
         f"{method} was called without groups: all {n_samples} rows are treated "
         "as one query (and no query-level validation split is made). Pass "
-        "groups=qid, one query id per row; inside GridSearchCV, cross_validate "
-        "or Pipeline call sklearn.set_config(enable_metadata_routing=True) and "
-        "pass groups=qid to their fit."
+        "groups=qid, one query id per row.",
+        NoGroupsWarning,
+        stacklevel=3,
     )
 
 
@@ -45,60 +63,45 @@ def _is_context_aware(module):
     return bool(getattr(module, "context_aware", False))
 
 
-class _BestWeights(Callback):
-    """Early stopping on validation NDCG that restores the best weights.
+#: Largest finite float32: NeuralRanker computes in float32.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
-    Keeps a copy of the module's ``state_dict`` at the best ``valid_ndcg``;
-    stops training (skorch's way: ``KeyboardInterrupt``) after ``patience``
-    epochs without improvement, and restores the best weights when training
-    ends, however it ends (early stop, ``max_epochs``, or Ctrl-C).
-    """
+#: Bytes of float32 features densified at once when predicting.
+_PREDICT_CHUNK_BYTES = 64 * 2**20
 
-    def __init__(self, patience=10, monitor="valid_ndcg", threshold=0.0):
-        self.patience = patience
-        self.monitor = monitor
-        self.threshold = threshold
 
-    def initialize(self):
-        self.best_score_ = -math.inf
-        self.best_epoch_ = None
-        self.best_state_ = None
-        self.misses_ = 0
-        return self
-
-    def on_train_begin(self, net, **kwargs):
-        self.misses_ = 0
-
-    def on_epoch_end(self, net, **kwargs):
-        row = net.history[-1]
-        score = row.get(self.monitor)
-        if score is None:
+def _check_float32_range(X, feature_names=None):
+    """Refuse NaN, infinity and values beyond float32, naming the columns."""
+    if sp.issparse(X):
+        bad = ~(np.abs(X.data) <= _FLOAT32_MAX)  # NaN compares False
+        if not bad.any():
             return
-        if score > self.best_score_ + self.threshold:
-            self.best_score_ = score
-            self.best_epoch_ = row["epoch"]
-            self.best_state_ = copy.deepcopy(net.module_.state_dict())
-            self.misses_ = 0
+        columns = np.unique(X.indices[bad])
+        value = X.data[bad][0]
+    else:
+        with np.errstate(invalid="ignore"):
+            ok = (X.max(axis=0, initial=-np.inf) <= _FLOAT32_MAX) & (
+                X.min(axis=0, initial=np.inf) >= -_FLOAT32_MAX
+            )
+        if X.shape[0] == 0 or ok.all():
             return
-        self.misses_ += 1
-        if self.patience is not None and self.misses_ >= self.patience:
-            if net.verbose:
-                print(
-                    f"Stopping since {self.monitor} has not improved in the last "
-                    f"{self.patience} epochs; best epoch {self.best_epoch_}."
-                )
-            raise KeyboardInterrupt
+        columns = np.flatnonzero(~ok)
+        column = X[:, columns[0]]
+        value = column[~(np.abs(column) <= _FLOAT32_MAX)][0]
 
-    def on_train_end(self, net, **kwargs):
-        if self.best_state_ is not None:
-            net.module_.load_state_dict(self.best_state_)
-            net.best_epoch_ = self.best_epoch_
-            net.best_score_ = self.best_score_
-            if net.verbose:
-                print(
-                    f"Restored the weights of epoch {self.best_epoch_} "
-                    f"({self.monitor}={self.best_score_:.4f})."
-                )
+    def name(column):
+        if feature_names is None:
+            return str(column)
+        return f"{column} ({str(feature_names[column])!r})"
+
+    shown = ", ".join(name(c) for c in columns[:5])
+    more = f" and {columns.shape[0] - 5} more" if columns.shape[0] > 5 else ""
+    raise ValueError(
+        f"Input X contains NaN, infinity or values beyond the float32 range "
+        f"(absolute value above {_FLOAT32_MAX:.7g}) in column(s) {shown}{more}; "
+        f"NeuralRanker computes in float32. Got {float(value)!r} in column "
+        f"{name(columns[0])}. Clean or scale these features."
+    )
 
 
 class NeuralRanker(NeuralNet):
@@ -156,9 +159,10 @@ class NeuralRanker(NeuralNet):
         random jitter, batch order shuffled each epoch). ``False`` batches
         queries at random.
     random_state : int, RandomState instance or None, default=None
-        Seeds torch's global generator (weights, dropout) at initialisation,
-        the validation split, batch order and subsampling. The same integer
-        on CPU gives identical predictions.
+        Seeds the estimator's own generators: weights, dropout, the
+        validation split, batch order and subsampling. ``fit`` forks torch's
+        global generator and leaves it as it was. The same integer on CPU
+        gives identical predictions.
     callbacks : list of skorch callbacks, default=None
         Extra callbacks, e.g. ``LRScheduler`` or ``Checkpoint``.
     warm_start : bool, default=False
@@ -185,6 +189,10 @@ class NeuralRanker(NeuralNet):
         Per-epoch records: ``train_loss``, ``valid_loss``, ``valid_ndcg``, ...
     best_epoch_ : int
         With early stopping, the epoch whose weights were restored.
+    output_offset_ : torch.Tensor of shape (n_outputs,) or None
+        Added to the scorer's outputs: where the loss starts from the
+        training labels (``loss.initial_output``, e.g. the ordinal loss's
+        threshold logits); None for most losses.
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of str
@@ -199,16 +207,22 @@ class NeuralRanker(NeuralNet):
     given to ``GridSearchCV``, ``cross_validate`` or ``Pipeline`` reaches the
     splitter, ``fit`` and the scorers with no ``set_*_request`` call.
 
-    **Without groups**, ``fit`` and ``score`` treat all rows as one query and
-    emit a :class:`NoGroupsWarning`.
+    **Without groups**, ``fit``, ``partial_fit`` and ``score`` raise a
+    ``ValueError`` when metadata routing is off (a meta-estimator would be
+    dropping ``groups`` silently); with routing on, they treat all rows as
+    one query and emit a :class:`NoGroupsWarning`.
 
     **Explicit validation set.** ``fit(X, y, groups, eval_set=(X_val, y_val,
     groups_val))`` validates (and early-stops) on the given queries instead
     of an internal split.
 
     **Robustness.** A non-finite training loss stops ``fit`` with a
-    ``FloatingPointError`` naming the epoch. Ctrl-C (or a callback raising
+    ``FloatingPointError`` naming the epoch; the best finite weights (from
+    early stopping) are restored and the error says so, or, without them,
+    the ranker is left unfitted. Ctrl-C (or a callback raising
     ``KeyboardInterrupt``) ends training with the best weights so far.
+    Features must be finite and within float32's range (checked per column).
+    :func:`save_ranker` writes a model file that loads without running code.
 
     Examples
     --------
@@ -312,8 +326,12 @@ class NeuralRanker(NeuralNet):
                     "progress_bar=True needs the tqdm package: pip install tqdm."
                 ) from None
             callbacks.insert(-1, ("progress_bar", ProgressBar()))
+        # before print_log (skorch puts PrintLog last): valid_ndcg is shown
+        callbacks.append(("valid_ndcg", ValidNDCG()))
         if self.early_stopping:
-            callbacks.append(("early_stopping", _BestWeights(patience=self.patience)))
+            callbacks.append(
+                ("early_stopping", EarlyStoppingOnNDCG(patience=self.patience))
+            )
         return callbacks
 
     def _make_loss(self):
@@ -337,7 +355,11 @@ class NeuralRanker(NeuralNet):
 
     def initialize_criterion(self):
         """Build ``loss_`` from ``loss`` and the ``loss__*`` parameters."""
-        self.loss_ = self._make_loss()
+        # initialize() builds the loss before the module (it decides the
+        # module's n_outputs) and flags it: not built twice. A later call
+        # (set_params(loss__...) on an initialised net) rebuilds it.
+        if not self.__dict__.pop("_loss_built", False):
+            self.loss_ = self._make_loss()
         return self
 
     @property
@@ -346,13 +368,18 @@ class NeuralRanker(NeuralNet):
         return self.loss_
 
     def _n_outputs(self):
-        loss = getattr(self, "loss_", None)
-        if loss is None:
-            loss = self._make_loss()
-        return int(getattr(loss, "n_outputs", 1))
+        if getattr(self, "loss_", None) is None:
+            self.initialize_criterion()
+        return int(getattr(self.loss_, "n_outputs", 1))
 
     def initialize_module(self):
-        """Build ``module_``; fill in ``n_features`` and ``n_outputs``."""
+        """Build ``module_``; fill in ``n_features`` and ``n_outputs``.
+
+        The weights are drawn from torch's generator seeded from
+        ``random_state``, inside ``torch.random.fork_rng``: the user's torch
+        stream is left untouched. The module computes in float32, whatever
+        torch's default dtype.
+        """
         kwargs = self.get_params_for("module")
         module = self.module
         if not isinstance(module, torch.nn.Module) and callable(module):
@@ -369,34 +396,53 @@ class NeuralRanker(NeuralNet):
                 kwargs["n_features"] = self.n_features_in_
             if "n_outputs" in signature and "n_outputs" not in kwargs:
                 kwargs["n_outputs"] = self._n_outputs()
-        self.module_ = self.initialized_instance(module, kwargs)
+        seed = getattr(self, "_seed", None)
+        if seed is None:
+            seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        with own_torch_rng("cpu", seed):
+            module = self.initialized_instance(module, kwargs)
+        self.module_ = module.to(torch.float32)
         return self
 
     def initialize(self):
-        """Seed from ``random_state``, then initialise every component."""
+        """Seed from ``random_state``, then initialise every component.
+
+        ``random_state`` seeds the estimator's own generators: ``rng_``
+        (numpy: validation split, batch order, subsampling, and the seed of
+        torch's generator during each fit) and the weight initialisation.
+        torch's and numpy's global streams are not touched.
+        """
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        torch.manual_seed(seed)
+        self._seed = seed
         self.rng_ = np.random.default_rng(seed)
         self.split_seed_ = seed + 1
-        # The loss decides the module's number of outputs: build it first.
+        self.output_offset_ = None
+        # The loss decides the module's number of outputs: build it first,
+        # once (initialize_criterion sees the flag and keeps it).
         with self._current_init_context("criterion"):
             self.loss_ = self._make_loss()
-        return super().initialize()
+        self._loss_built = True
+        try:
+            return super().initialize()
+        finally:
+            self.__dict__.pop("_loss_built", None)
 
     # ------------------------------------------------------------------
     # Data
     # ------------------------------------------------------------------
     def _validate_X(self, X, reset):
-        return validate_data(
+        X = validate_data(
             self,
             X,
             reset=reset,
             accept_sparse="csr",
             dtype=[np.float64, np.float32],
-            ensure_all_finite=True,
+            ensure_all_finite=False,  # checked below, naming the column
         )
+        _check_float32_range(X, getattr(self, "feature_names_in_", None))
+        return X
 
-    def _query_dataset(self, X, y, groups, method, reset):
+    def _query_dataset(self, X, y, groups, method, reset, sample_weight=None):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y "
@@ -407,10 +453,19 @@ class NeuralRanker(NeuralNet):
         if y.shape[0] != X.shape[0]:
             raise ValueError(f"y has {y.shape[0]} entries but X has {X.shape[0]} rows.")
         if groups is None:
-            warnings.warn(_no_groups_message(method, X.shape[0]), NoGroupsWarning)
+            _missing_groups(method, X.shape[0])
             groups = np.zeros(X.shape[0], dtype=np.intp)
         index = QueryIndex(groups, X.shape[0])
-        return QueryDataset(X, y, index, device=self.device)
+        weights = None
+        if sample_weight is not None:
+            keep, weights = check_query_weights(sample_weight, index)
+            if keep is not None:  # weight 0: as if the query were not there
+                X, y = X[keep], y[keep]
+                index = QueryIndex(np.asarray(groups)[keep], X.shape[0])
+        dataset = QueryDataset(X, y, index, device=self.device)
+        dataset.query_weights = weights
+        dataset.labels = y  # validated float64, for the loss's checks
+        return dataset
 
     def _check_params(self):
         params = {name: getattr(self, name) for name in self._parameter_constraints}
@@ -440,7 +495,7 @@ class NeuralRanker(NeuralNet):
         """
         if isinstance(X, QueryDataset):
             return X
-        return super().get_dataset(X, y)
+        return super().get_dataset(X, y)  # pragma: no cover - fit builds queries
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """Split the training queries: explicit ``eval_set`` or by query.
@@ -526,11 +581,16 @@ class NeuralRanker(NeuralNet):
         X_rows, mask = x
         if _is_context_aware(self.module_):
             out = self.module_(x.pad(X_rows), mask, **fit_params)
-            return out if out.dim() == 3 else out.unsqueeze(-1)
+            return self._add_offset(out if out.dim() == 3 else out.unsqueeze(-1))
         out = self.module_(X_rows, **fit_params)
         if out.dim() == 1:
             out = out.unsqueeze(-1)
-        return x.pad(out)
+        return x.pad(self._add_offset(out))
+
+    def _add_offset(self, output):
+        """Add ``output_offset_`` (the loss's starting point) to module outputs."""
+        offset = getattr(self, "output_offset_", None)
+        return output if offset is None else output + offset.to(output)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The ranking loss of a batch: ``loss_(scores, labels, mask)``.
@@ -555,6 +615,8 @@ class NeuralRanker(NeuralNet):
         scores = y_pred
         if self._n_outputs() == 1 and scores.dim() == 3:
             scores = scores.squeeze(-1)
+        if X.weights is not None:
+            return weighted_loss(self.loss_, scores, y_true, mask, X.weights)
         return self.loss_(scores, y_true, mask)
 
     def _score_from_output(self, output):
@@ -564,13 +626,39 @@ class NeuralRanker(NeuralNet):
         return output.squeeze(-1) if output.shape[-1] == 1 else output[..., 0]
 
     # ------------------------------------------------------------------
-    # Per-epoch bookkeeping: non-finite loss, validation NDCG
+    # Training hooks: labels, seeding, non-finite loss
     # ------------------------------------------------------------------
-    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
-        self.valid_parts_ = []
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        # The loss's own label checks (e.g. a gain 2**y - 1 beyond what its
+        # dtype holds), before any training step; duck-typed.
+        check = getattr(self.loss_, "check_labels", None)
+        if check is not None:
+            for dataset in (X, getattr(self, "eval_dataset_", None)):
+                if getattr(dataset, "labels", None) is not None:
+                    check(dataset.labels)
+        if X.query_weights is not None and not supports_query_weights(self.loss_):
+            raise ValueError(
+                "sample_weight with different query weights needs a skrank ranking "
+                f"loss (one with per_list). Got {type(self.loss_).__name__}. "
+                "Weights of 0 and equal weights work with any loss."
+            )
+        # A loss may say where its outputs should start from the labels
+        # (e.g. the ordinal loss: the logits of P(y > t)); set once per
+        # initialisation, kept by warm starts.
+        initial = getattr(self.loss_, "initial_output", None)
+        if self.output_offset_ is None and initial is not None:
+            offset = initial(X.labels)
+            self.output_offset_ = torch.as_tensor(offset, dtype=torch.float32)
+        # Training randomness (dropout, ...) comes from torch's generator,
+        # which _train forks around fit: seed it from the estimator's rng_.
+        seed = int(self.rng_.integers(2**31 - 1))
+        torch.random.default_generator.manual_seed(seed)
+        if torch.device(self.device).type == "cuda":
+            torch.cuda.manual_seed(seed)
 
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        super().on_batch_end(net, batch=batch, training=training, **kwargs)
         loss = kwargs.get("loss")
         if training and loss is not None and not math.isfinite(loss.item()):
             epoch = len(self.history)
@@ -580,37 +668,11 @@ class NeuralRanker(NeuralNet):
                 "features are not scaled (e.g. use a StandardScaler in a "
                 "Pipeline); try a smaller lr or scale X."
             )
-        if not training and kwargs.get("y_pred") is not None:
-            (_, mask), labels = batch
-            scores = self._score_from_output(kwargs["y_pred"])
-            self.valid_parts_.append(
-                (scores[mask].float().cpu(), labels[mask].cpu(), mask.sum(1).cpu())
-            )
-
-    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
-        parts = getattr(self, "valid_parts_", None)
-        if not parts:
-            return
-        from ..metrics import ndcg_score
-
-        scores = torch.cat([p[0] for p in parts]).numpy()
-        labels = torch.cat([p[1] for p in parts]).numpy()
-        sizes = torch.cat([p[2] for p in parts]).numpy()
-        groups = np.repeat(np.arange(sizes.shape[0]), sizes)
-        value = float(ndcg_score(labels, scores, groups, k=self.ndcg_k))
-        self.valid_parts_ = []
-        if math.isnan(value):
-            return
-        previous = [row.get("valid_ndcg") for row in self.history[:-1]]
-        previous = [v for v in previous if v is not None]
-        self.history.record("valid_ndcg", value)
-        self.history.record("valid_ndcg_best", not previous or value > max(previous))
 
     # ------------------------------------------------------------------
     # Public API
     # ------------------------------------------------------------------
-    def fit(self, X, y, groups=None, **fit_params):
+    def fit(self, X, y, groups=None, sample_weight=None, **fit_params):
         """Train the scorer on queries (re-initialising unless ``warm_start``).
 
         Parameters
@@ -620,11 +682,20 @@ class NeuralRanker(NeuralNet):
         y : array-like of shape (n_samples,)
             Graded relevance labels, finite and >= 0.
         groups : array-like of shape (n_samples,), default=None
-            Query id of each row. Without it all rows are one query (with a
+            Query id of each row. Without it: a ``ValueError`` when metadata
+            routing is off, else all rows are one query (with a
             :class:`NoGroupsWarning`).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Query weights: >= 0 and the same for every row of a query (a
+            weight varying within a query is an error). A query of weight 0
+            is left out, exactly as if its rows were not given; the others
+            weigh their list's loss ``w_q / mean(w)`` times in each batch's
+            mean. Different positive weights need a skrank ranking loss (one
+            with ``per_list``). The validation NDCG is not weighted.
         **fit_params : dict
             ``eval_set=(X_val, y_val, groups_val)`` for an explicit validation
-            set; other parameters go to the module's ``forward``.
+            set; keyword arguments of the module's ``forward`` go to it. Any
+            other name (``qid``, ``group``, ...) is a ``TypeError``.
 
         Returns
         -------
@@ -632,11 +703,16 @@ class NeuralRanker(NeuralNet):
             The fitted ranker.
         """
         self._check_params()
+        self._check_fit_params("fit", fit_params)
         reset = not (self.warm_start and self.initialized_)
-        dataset = self._query_dataset(X, y, groups, "fit", reset=reset)
+        dataset = self._query_dataset(
+            X, y, groups, "fit", reset=reset, sample_weight=sample_weight
+        )
         return self._train(super().fit, dataset, fit_params)
 
-    def partial_fit(self, X, y=None, groups=None, classes=None, **fit_params):
+    def partial_fit(
+        self, X, y=None, groups=None, sample_weight=None, classes=None, **fit_params
+    ):
         """Continue training the current weights for ``max_epochs`` epochs.
 
         The model is initialised on the first call.
@@ -649,6 +725,8 @@ class NeuralRanker(NeuralNet):
             Graded relevance labels, finite and >= 0.
         groups : array-like of shape (n_samples,), default=None
             Query id of each row (see :meth:`fit`).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Query weights (see :meth:`fit`).
         classes : None, default=None
             Unused, for scikit-learn compatibility.
         **fit_params : dict
@@ -662,10 +740,36 @@ class NeuralRanker(NeuralNet):
         if isinstance(X, QueryDataset):  # called by NeuralNet.fit
             return super().partial_fit(X, y, **fit_params)
         self._check_params()
+        self._check_fit_params("partial_fit", fit_params)
         dataset = self._query_dataset(
-            X, y, groups, "partial_fit", reset=not self.initialized_
+            X,
+            y,
+            groups,
+            "partial_fit",
+            reset=not self.initialized_,
+            sample_weight=sample_weight,
         )
         return self._train(super().partial_fit, dataset, fit_params)
+
+    def _check_fit_params(self, method, fit_params):
+        """Refuse fit parameters that neither skrank nor the module takes."""
+        module = self.module
+        forward = getattr(module, "forward", None)
+        try:
+            accepted = inspect.signature(forward).parameters if forward else {}
+        except (TypeError, ValueError):  # pragma: no cover - builtins
+            accepted = {}
+        if any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+            return
+        for name in fit_params:
+            if name == "eval_set" or name in accepted:
+                continue
+            hint = " Pass query ids as groups=qid." if name in ("qid", "group") else ""
+            raise TypeError(
+                f"NeuralRanker.{method} got an unexpected keyword argument "
+                f"{name!r}: it takes X, y, groups, eval_set and the keyword "
+                f"arguments of the module's forward.{hint}"
+            )
 
     def _train(self, method, dataset, fit_params):
         eval_set = fit_params.pop("eval_set", None)
@@ -682,15 +786,61 @@ class NeuralRanker(NeuralNet):
                 X_val, y_val, g_val, "fit", reset=False
             )
         try:
-            method(dataset, None, **fit_params)
+            # torch's generators are forked: fit seeds and uses them (see
+            # on_train_begin) and the user's torch stream is left untouched
+            with own_torch_rng(self.device):
+                method(dataset, None, **fit_params)
+        except FloatingPointError as exc:
+            raise FloatingPointError(f"{exc} {self._recover_finite()}") from None
+        except Exception:
+            self.initialized_ = False  # no half-trained model that looks fitted
+            raise
         finally:
             self.eval_dataset_ = None
-            self.valid_parts_ = []
         return self
 
+    def _recover_finite(self):
+        """After a non-finite loss: the best finite weights, or unfitted.
+
+        Returns the sentence that the error adds to say which.
+        """
+        stopper = dict(self.callbacks_).get("early_stopping")
+        weights = getattr(stopper, "best_model_weights_", None)
+        if weights is not None and all(
+            torch.isfinite(w).all() for w in weights.values() if w.is_floating_point()
+        ):
+            self.module_.load_state_dict(weights)
+            self.best_epoch_ = stopper.best_epoch_
+            return (
+                f"The weights of epoch {stopper.best_epoch_} (the best validation "
+                "NDCG) were restored."
+            )
+        self.initialized_ = False
+        return "The estimator is left unfitted."
+
+    def check_is_fitted(self, attributes=None, *args, **kwargs):
+        """Raise ``NotInitializedError`` unless the ranker is fitted.
+
+        A ranker whose ``fit`` stopped on a non-finite loss without finite
+        weights to restore is not fitted, although it has a ``module_``.
+
+        Parameters
+        ----------
+        attributes : iterable of str, default=None
+            Attributes a fitted ranker has (default: ``module_``).
+        *args, **kwargs
+            Passed to :func:`sklearn.utils.validation.check_is_fitted`.
+        """
+        if not getattr(self, "initialized_", False):
+            raise NotInitializedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call "
+                "'fit' with appropriate arguments before using this estimator."
+            )
+        super().check_is_fitted(attributes, *args, **kwargs)
+
     def _predict_rows(self, X):
-        """Row-wise scores of a (validated) matrix, in chunks of rows."""
-        chunk = 8192
+        """Row-wise scores of a (validated) matrix, in chunks of ~64 MB."""
+        chunk = max(1, _PREDICT_CHUNK_BYTES // (4 * max(1, X.shape[1])))
         out = []
         self._set_training(False)
         with torch.no_grad():
@@ -704,6 +854,7 @@ class NeuralRanker(NeuralNet):
                 output = self.module_(xb)
                 if output.dim() == 1:
                     output = output.unsqueeze(-1)
+                output = self._add_offset(output)
                 out.append(self._score_from_output(output).float().cpu())
         if not out:
             return np.zeros(0)
@@ -767,7 +918,8 @@ class NeuralRanker(NeuralNet):
         y : array-like of shape (n_samples,)
             Graded relevance labels.
         groups : array-like of shape (n_samples,), default=None
-            Query id of each row. Without it all rows are one query (with a
+            Query id of each row. Without it: a ``ValueError`` when metadata
+            routing is off, else all rows are one query (with a
             :class:`NoGroupsWarning`).
         sample_weight : None, default=None
             Not supported (queries are weighted equally); accepted so that
@@ -788,7 +940,7 @@ class NeuralRanker(NeuralNet):
             )
 
         if groups is None:
-            warnings.warn(_no_groups_message("score", len(y)), NoGroupsWarning)
+            _missing_groups("score", len(y))
             groups = np.zeros(len(y), dtype=np.intp)
         y_score = self.predict(X, groups=groups)
         return float(ndcg_score(y, y_score, groups, k=self.ndcg_k))

@@ -269,6 +269,28 @@ class OrdinalLoss(_Pointwise):
         bce = F.binary_cross_entropy_with_logits(scores, target, reduction="none")
         return bce.sum(dim=-1)
 
+    def initial_output(self, labels):
+        """Logits of the label frequencies :math:`P(y > t)`, smoothed.
+
+        An estimator adds them to its scorer's outputs, so training starts
+        from the label distribution and learns only what ranks documents.
+
+        Parameters
+        ----------
+        labels : array-like of shape (n_samples,)
+            The training labels.
+
+        Returns
+        -------
+        offset : torch.Tensor of shape (n_outputs,)
+            :math:`\\log(p_t / (1 - p_t))` with
+            :math:`p_t = (|\\{i : y_i > t\\}| + 0.5) / (n + 1)`.
+        """
+        labels = torch.as_tensor(labels, dtype=torch.float64).reshape(-1, 1)
+        above = (labels > torch.arange(self.n_outputs)).sum(0)
+        p = (above + 0.5) / (labels.shape[0] + 1.0)
+        return torch.log(p) - torch.log1p(-p)
+
     def score_from_output(self, output):
         """Expected grade :math:`\\sum_t \\sigma(f_t)` of the threshold logits.
 

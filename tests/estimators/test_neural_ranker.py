@@ -40,6 +40,22 @@ def make_data(n_queries=20, size=12, n_features=5, seed=0, shuffle=True):
     return X, y, groups
 
 
+class Snapshots(Callback):
+    """Keep the weights of every epoch (not pickled)."""
+
+    def initialize(self):
+        self.states_ = {}
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.states_[len(net.history)] = {
+            k: v.clone() for k, v in net.module_.state_dict().items()
+        }
+
+    def __getstate__(self):
+        return {**self.__dict__, "states_": {}}
+
+
 def ranker(**params):
     return NeuralRanker(**{"loss": "ranknet", **FAST, **params})
 
@@ -163,8 +179,9 @@ def test_pipeline_with_scaler():
         # Pipeline.score under routing always forwards sample_weight (None),
         # which a ranker's score does not take: score through the scorer.
         assert np.isfinite(ndcg_scorer(pipe, X, y, groups=g))
-    with pytest.warns(NoGroupsWarning):
-        assert np.isfinite(pipe.score(X, y))  # no routing: one query
+    # no routing: Pipeline.score cannot pass groups on, a clear error
+    with pytest.raises(ValueError, match="enable_metadata_routing=True"):
+        pipe.score(X, y)
 
 
 GRID = {
@@ -252,6 +269,22 @@ EXPECTED_FAILED = {
         "same skorch behaviour: set_params(callbacks=<number>) raises because "
         "skorch builds the callbacks inside set_params"
     ),
+    # sample_weight holds query weights, constant within a query; these checks
+    # give different weights to the rows of their single query, which
+    # NeuralRanker refuses with a clear error (per-document weights have no
+    # meaning common to the loss families), and repeating a row inside a
+    # query is not the same as weighting it (it changes the list).
+    "check_sample_weights_not_overwritten": (
+        "varying weights inside one query: refused (query weights only)"
+    ),
+    "check_sample_weight_equivalence_on_dense_data": (
+        "varying weights inside one query: refused; duplicating a document "
+        "changes the list a ranking loss compares"
+    ),
+    "check_sample_weight_equivalence_on_sparse_data": (
+        "varying weights inside one query: refused; duplicating a document "
+        "changes the list a ranking loss compares"
+    ),
 }
 
 
@@ -265,18 +298,55 @@ def _expected_failed_checks(estimator):
     expected_failed_checks=_expected_failed_checks,
 )
 def test_sklearn_estimator_checks(estimator, check):
-    check(estimator)
+    # The checks call fit(X, y) without groups. Without metadata routing that
+    # is an error (a meta-estimator would silently drop groups); with routing
+    # on, it is one query with a NoGroupsWarning, which is what they test.
+    with sklearn.config_context(enable_metadata_routing=True):
+        check(estimator)
 
 
 # ---------------------------------------------------------------------------
 # Training behaviour
 # ---------------------------------------------------------------------------
-def test_fit_without_groups_warns_one_query():
+def test_fit_without_groups_warns_one_query_under_routing():
     X, y, _ = make_data(n_queries=3)
     msg = "fit was called without groups: all 36 rows are treated as one query"
-    with pytest.warns(NoGroupsWarning, match=msg):
-        model = ranker().fit(X, y)
+    with sklearn.config_context(enable_metadata_routing=True):
+        with pytest.warns(NoGroupsWarning, match=msg):
+            model = ranker().fit(X, y)
+        with pytest.warns(NoGroupsWarning, match="score was called without groups"):
+            model.score(X, y)
     assert "valid_ndcg" not in model.history[-1]
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit", "score"])
+def test_no_groups_without_routing_is_an_error(method):
+    X, y, g = make_data(n_queries=3)
+    model = ranker(max_epochs=1)
+    if method == "score":
+        model.fit(X, y, g)
+    msg = (
+        f"NeuralRanker.{method} was called without groups: pass groups=qid.*"
+        r"sklearn.set_config\(enable_metadata_routing=True\)"
+    )
+    with pytest.raises(ValueError, match=msg):
+        getattr(model, method)(X, y)
+
+
+# Warnings are not errors here: before the fix the search finished with
+# NoGroupsWarning / "Scoring failed" warnings only.
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("scoring", [None, ndcg_scorer])
+def test_grid_search_without_routing_stops_with_skranks_error(scoring):
+    # Without routing GroupKFold gets groups but fit and the scorer do not:
+    # the search must not pick best_params_ from NaN or one-query scores.
+    X, y, g = make_data(n_queries=12, size=8)
+    grid = GridSearchCV(
+        ranker(max_epochs=1), {"lr": [1e-3, 1e-2]}, cv=GroupKFold(2), scoring=scoring
+    )
+    with pytest.raises(ValueError, match="enable_metadata_routing=True"):
+        grid.fit(X, y, groups=g)
+    assert not hasattr(grid, "best_params_")
 
 
 def test_early_stopping_restores_best_weights():
@@ -318,10 +388,43 @@ def test_keyboard_interrupt_leaves_usable_model_with_best_weights():
             if len(net.history) == 3:
                 raise KeyboardInterrupt
 
-    model = ranker(max_epochs=10, callbacks=[Interrupt()]).fit(X, y, g)
+    snapshot = Snapshots()
+    model = ranker(
+        max_epochs=10, lr=0.05, batch_size=4, callbacks=[snapshot, Interrupt()]
+    ).fit(X, y, g)
     assert len(model.history) == 3
-    assert model.best_epoch_ <= 3
+    best = int(np.argmax(model.history[:, "valid_ndcg"])) + 1
+    assert model.best_epoch_ == best
+    for name, value in model.module_.state_dict().items():
+        torch.testing.assert_close(value, snapshot.states_[best][name])
     assert np.all(np.isfinite(model.predict(X)))
+
+
+def test_best_weights_restored_at_max_epochs_and_not_pickled():
+    X, y, g = make_data(n_queries=30)
+    snapshot = Snapshots()
+    model = ranker(
+        max_epochs=6,
+        lr=0.05,
+        batch_size=4,
+        patience=100,
+        module__hidden_sizes=(64, 64),
+        callbacks=[snapshot],
+    ).fit(X, y, g)
+    assert len(model.history) == 6  # ran to max_epochs
+    best = int(np.argmax(model.history[:, "valid_ndcg"])) + 1
+    assert model.best_epoch_ == best
+    for name, value in model.module_.state_dict().items():
+        torch.testing.assert_close(value, snapshot.states_[best][name])
+    # the pickle carries no second copy of the weights for early stopping
+    weights = sum(v.numel() * 4 for v in model.module_.state_dict().values())
+    size = len(pickle.dumps(model))
+    stopper = dict(model.callbacks_)["early_stopping"]
+    for name in ("best_model_weights_", "best_state_"):  # skorch's, the old one's
+        if hasattr(stopper, name):
+            setattr(stopper, name, None)
+    assert weights > 15_000
+    assert size - len(pickle.dumps(model)) < 0.1 * weights
 
 
 def test_non_finite_loss_error():
@@ -331,8 +434,31 @@ def test_non_finite_loss_error():
         return scores.sum() * float("nan")
 
     msg = re.escape("The training loss became nan in epoch 1. The learning rate")
+    model = ranker(loss=bad_loss)
+    with pytest.raises(FloatingPointError, match=msg + ".*left unfitted"):
+        model.fit(X, y, g)
+    # no NaN model that looks fitted
+    with pytest.raises(sklearn.exceptions.NotFittedError):
+        sklearn.utils.validation.check_is_fitted(model)
+    with pytest.raises(Exception, match="not fitted"):
+        model.predict(X)
+
+
+def test_non_finite_loss_restores_best_finite_weights():
+    X, y, g = make_data(n_queries=20)
+
+    class Explode(Callback):
+        def on_epoch_begin(self, net, **kwargs):
+            if len(net.history) == 4:  # epoch 4: the loss turns NaN
+                net.loss_ = lambda scores, labels, mask: scores.sum() * float("nan")
+
+    model = ranker(max_epochs=10, callbacks=[Explode()])
+    msg = r"became nan in epoch 4.*The weights of epoch \d \(the best validation"
     with pytest.raises(FloatingPointError, match=msg):
-        ranker(loss=bad_loss).fit(X, y, g)
+        model.fit(X, y, g)
+    assert model.best_epoch_ <= 3
+    sklearn.utils.validation.check_is_fitted(model)
+    assert np.all(np.isfinite(model.predict(X)))
 
 
 def test_warm_start_and_partial_fit_continue_training():
@@ -426,41 +552,7 @@ def test_bucketing_batches_similar_lengths():
     assert sum(int(b.mask.sum()) for b, _ in it) == X.shape[0]
 
 
-# ---------------------------------------------------------------------------
-# Bad input, pinned wording
-# ---------------------------------------------------------------------------
-def test_bad_inputs():
-    X, y, g = make_data(n_queries=4)
-    with pytest.raises(ValueError, match=r"groups has 47 entries but X has 48 rows\."):
-        ranker().fit(X, y, g[:-1])
-    with pytest.raises(ValueError, match=r"y has 47 entries but X has 48 rows\."):
-        ranker().fit(X, y[:-1], g)
-    bad = y.copy()
-    bad[0] = -1
-    with pytest.raises(ValueError, match="y must hold graded relevance labels >= 0"):
-        ranker().fit(X, bad, g)
-    bad[0] = np.nan
-    with pytest.raises(ValueError, match="Input y contains NaN"):
-        ranker().fit(X, bad, g)
-    Xn = X.copy()
-    Xn[0, 0] = np.inf
-    with pytest.raises(ValueError, match="Input X contains infinity"):
-        ranker().fit(Xn, y, g)
-    with pytest.raises(
-        ValueError,
-        match=re.escape(
-            "The 'lr' parameter of NeuralRanker must be a float in the range "
-            "(0.0, inf). Got 0 instead."
-        ),
-    ):
-        ranker(lr=0).fit(X, y, g)
-    with pytest.raises(ValueError, match="The 'validation_fraction' parameter"):
-        ranker(validation_fraction=1.5).fit(X, y, g)
-    model = ranker().fit(X, y, g)
-    with pytest.raises(ValueError, match="X has 4 features, but NeuralRanker is"):
-        model.predict(X[:, :4])
-    with pytest.raises(ValueError, match="eval_set must be a tuple"):
-        ranker().fit(X, y, g, eval_set=X)
+# Bad inputs of NeuralRanker: the table in test_bad_inputs.py.
 
 
 def test_modules_validate_parameters():
@@ -489,3 +581,262 @@ def test_pipeline_score_under_routing():
     assert 0.0 <= score <= 1.0
     with pytest.raises(ValueError, match="does not support sample_weight"):
         pipe[-1].score(X, y, qid, sample_weight=np.ones(len(y)))
+
+
+# ---------------------------------------------------------------------------
+# Randomness, dtypes, memory, the ordinal loss
+# ---------------------------------------------------------------------------
+def test_fit_leaves_torch_global_stream_untouched():
+    X, y, g = make_data()
+    torch.manual_seed(123)
+    state = torch.random.get_rng_state()
+    model = ranker(module__dropout=0.3).fit(X, y, g)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    model.set_params(module__hidden_sizes=(4,))  # re-initialises the module
+    model.partial_fit(X, y, g)
+    model.predict(X)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    # and the user's stream does not change the model either
+    torch.manual_seed(7)
+    again = ranker(module__dropout=0.3).fit(X, y, g)
+    np.testing.assert_array_equal(
+        again.predict(X), ranker(module__dropout=0.3).fit(X, y, g).predict(X)
+    )
+
+
+def test_partial_fit_sequences_are_reproducible():
+    X, y, g = make_data()
+
+    def run():
+        model = ranker(max_epochs=1, module__dropout=0.3)
+        for _ in range(3):
+            model.partial_fit(X, y, g)
+        return model.predict(X)
+
+    np.testing.assert_array_equal(run(), run())
+
+
+def test_fit_under_float64_default_dtype():
+    X, y, g = make_data()
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        model = ranker(max_epochs=2).fit(X, y, g)
+        scores = model.predict(X)
+        assert np.isfinite(model.score(X, y, g))
+    finally:
+        torch.set_default_dtype(old)
+    assert np.all(np.isfinite(scores))
+    assert model.module_.layers[0].weight.dtype == torch.float32
+
+
+def test_subset_length_is_its_number_of_queries():
+    X, y, g = make_data(n_queries=10)
+    ds = QueryDataset(X, y, QueryIndex(g))
+    assert len(ds) == 10
+    assert len(ds.subset([1, 4, 7])) == 3
+
+
+def test_sparse_predict_chunks_are_sized_by_bytes(monkeypatch):
+    from skrank.estimators import _neural_ranker
+
+    rng = np.random.default_rng(0)
+    n_features = 20_000
+    X = sp.random(96, n_features, density=1e-3, format="csr", random_state=0)
+    y = rng.integers(0, 3, 96).astype(float)
+    g = np.repeat(np.arange(8), 12)
+    model = ranker(max_epochs=1).fit(X, y, g)
+    rows = []
+    model.module_.register_forward_hook(lambda m, i, o: rows.append(i[0].shape[0]))
+    X_test = sp.random(3000, n_features, density=1e-3, format="csr", random_state=1)
+    expected = model.predict(X_test)
+    budget = _neural_ranker._PREDICT_CHUNK_BYTES
+    assert max(rows) * n_features * 4 <= budget
+    assert sum(rows) == 3000
+    monkeypatch.setattr(_neural_ranker, "_PREDICT_CHUNK_BYTES", 4 * n_features * 7)
+    rows.clear()
+    np.testing.assert_allclose(model.predict(X_test), expected, rtol=1e-6)
+    assert max(rows) == 7
+
+
+def _letor_shaped(seed, n_queries=60, size=20, n_features=45):
+    """45 features uniform in [0, 1], labels 0-2 (most 0), as in LETOR."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(size=(n_queries * size, n_features))
+    w = np.zeros(n_features)
+    w[:5] = [3, -2, 2, 1, -1]
+    u = X @ w + 0.5 * rng.normal(size=X.shape[0])
+    y = np.digitize(u, np.quantile(u, [0.75, 0.93])).astype(float)
+    return X, y, np.repeat(np.arange(n_queries), size)
+
+
+def test_ordinal_loss_learns_on_letor_shaped_data():
+    # Before: the threshold outputs started at 0 (P(y > t) = 0.5) and the
+    # first epochs only pulled them towards the label frequencies, which with
+    # non-negative features pushed the documents with large features (the
+    # relevant ones) down: validation NDCG flat, predictions near constant,
+    # test NDCG at random level. The outputs now start at the logits of the
+    # label frequencies (OrdinalLoss.initial_output).
+    X, y, g = _letor_shaped(0)
+    X_test, y_test, g_test = _letor_shaped(1)
+    model = NeuralRanker(loss="ordinal", random_state=0, max_epochs=5).fit(X, y, g)
+    random_ndcg = ndcg_score(
+        y_test, np.random.default_rng(5).random(y_test.shape[0]), g_test, k=10
+    )
+    assert model.score(X_test, y_test, g_test) > random_ndcg + 0.25
+    assert np.ptp(model.history[:, "valid_ndcg"]) > 0.05  # not a flat curve
+    offset = model.output_offset_.numpy()
+    p = (y[:, None] > np.arange(4)).mean(0)
+    np.testing.assert_allclose(1 / (1 + np.exp(-offset)), p, atol=2e-3)
+
+
+# ---------------------------------------------------------------------------
+# Fit parameters
+# ---------------------------------------------------------------------------
+def test_unknown_fit_parameters_are_refused_by_name():
+    X, y, g = make_data(n_queries=4)
+    msg = r"NeuralRanker.fit got an unexpected keyword argument 'qid'.*groups=qid"
+    with pytest.raises(TypeError, match=msg):
+        ranker().fit(X, y, qid=g)
+    with pytest.raises(TypeError, match="'foo'"):
+        ranker().partial_fit(X, y, g, foo=1)
+
+
+def test_forward_parameters_still_reach_the_module():
+    X, y, g = make_data(n_queries=4)
+    seen = []
+
+    class Scaled(torch.nn.Module):
+        def __init__(self, n_features):
+            super().__init__()
+            self.linear = torch.nn.Linear(n_features, 1)
+
+        def forward(self, X, scale=1.0):
+            seen.append(scale)
+            return self.linear(X) * scale
+
+    NeuralRanker(module=Scaled, max_epochs=1, random_state=0).fit(X, y, g, scale=2.0)
+    assert 2.0 in seen
+
+
+def test_loss_label_check_runs_before_training():
+    X, y, g = make_data(n_queries=4)
+    calls = []
+
+    class Checked(torch.nn.Module):
+        def check_labels(self, labels):
+            calls.append(labels.dtype)
+            if labels.max() > 2:
+                raise ValueError("label too large for the gain")
+
+        def forward(self, scores, labels, mask):
+            calls.append("step")
+            return ((scores - labels) ** 2)[mask].mean()
+
+    ranker(loss=Checked(), max_epochs=1).fit(X, np.minimum(y, 2), g)
+    assert calls[0] == np.float64 and "step" in calls
+    calls.clear()
+    with pytest.raises(ValueError, match="label too large"):
+        ranker(loss=Checked(), max_epochs=1).fit(X, y + 3, g)
+    assert calls == [np.float64]  # no training step ran
+
+
+class CountedLoss(torch.nn.Module):
+    built = 0
+
+    def __init__(self):
+        super().__init__()
+        type(self).built += 1
+
+    def forward(self, scores, labels, mask):
+        return ((scores - labels) ** 2)[mask].mean()
+
+
+def test_loss_is_built_once_per_initialize():
+    X, y, g = make_data(n_queries=6)
+    CountedLoss.built = 0
+    model = ranker(loss=CountedLoss, max_epochs=2).fit(X, y, g)
+    assert CountedLoss.built == 1
+    model.fit(X, y, g)  # a new fit re-initialises: one more
+    assert CountedLoss.built == 2
+
+
+# ---------------------------------------------------------------------------
+# sample_weight: query weights
+# ---------------------------------------------------------------------------
+def _query_weights(g, values):
+    """Per-row weights from one weight per query id (sorted ids)."""
+    ids = np.unique(g)
+    return np.asarray(values, dtype=float)[np.searchsorted(ids, g)]
+
+
+def test_zero_weight_query_is_the_same_as_dropping_it():
+    X, y, g = make_data(n_queries=12)
+    ids = np.unique(g)
+    w = _query_weights(g, [0.0 if i in (2, 7) else 1.0 for i in range(12)])
+    keep = w > 0
+    dropped = ranker(module__dropout=0.2).fit(X[keep], y[keep], g[keep])
+    weighted = ranker(module__dropout=0.2).fit(X, y, g, sample_weight=w)
+    np.testing.assert_array_equal(weighted.predict(X), dropped.predict(X))
+    assert not np.isin(ids[[2, 7]], g[keep]).any()
+    # the same with other weights 2.5 (equal positive weights: unweighted)
+    twice = ranker(module__dropout=0.2).fit(X, y, g, sample_weight=2.5 * w)
+    np.testing.assert_array_equal(twice.predict(X), dropped.predict(X))
+
+
+def test_query_weights_change_the_model_and_are_scale_free():
+    X, y, g = make_data(n_queries=12)
+    w = _query_weights(g, np.arange(1, 13))
+    plain = ranker().fit(X, y, g).predict(X)
+    a = ranker().fit(X, y, g, sample_weight=w).predict(X)
+    b = ranker().fit(X, y, g, sample_weight=10 * w).predict(X)
+    assert not np.allclose(a, plain)
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_weighted_loss_is_the_weighted_mean_of_list_losses():
+    from skrank.estimators._weights import weighted_loss
+    from skrank.losses import ListNet, RankNet
+
+    rng = np.random.default_rng(0)
+    scores = torch.tensor(rng.normal(size=(3, 4)), dtype=torch.float32)
+    labels = torch.tensor(rng.integers(0, 3, (3, 4)), dtype=torch.float32)
+    mask = torch.ones(3, 4, dtype=torch.bool)
+    weights = torch.tensor([0.5, 1.0, 1.5])
+    for loss in [ListNet(), ListNet() + 0.5 * RankNet()]:
+        ones = weighted_loss(loss, scores, labels, mask, torch.ones(3))
+        torch.testing.assert_close(ones, loss(scores, labels, mask))
+    loss = ListNet()
+    values, _ = loss.per_list(scores, labels, mask)
+    torch.testing.assert_close(
+        weighted_loss(loss, scores, labels, mask, weights),
+        (weights * values).sum() / 3,
+    )
+
+
+def test_query_weights_need_a_per_list_loss():
+    X, y, g = make_data(n_queries=6)
+
+    def mean_mse(scores, labels, mask):
+        return ((scores - labels) ** 2)[mask].mean()
+
+    w = _query_weights(g, [1, 2, 1, 2, 1, 2])
+    model = ranker(loss=mean_mse)
+    with pytest.raises(ValueError, match="different query weights needs a skrank"):
+        model.fit(X, y, g, sample_weight=w)
+    with pytest.raises(sklearn.exceptions.NotFittedError):
+        sklearn.utils.validation.check_is_fitted(model)
+    # equal or zero weights work with any loss
+    ranker(loss=mean_mse).fit(X, y, g, sample_weight=_query_weights(g, [1, 0] * 3))
+
+
+def test_sample_weight_through_grid_search_routing():
+    X, y, g = make_data(n_queries=12, size=8)
+    w = _query_weights(g, np.arange(1, 13))
+    with sklearn.config_context(enable_metadata_routing=True):
+        model = ranker(max_epochs=1).set_fit_request(sample_weight=True)
+        grid = GridSearchCV(
+            model, {"lr": [1e-3, 1e-2]}, cv=GroupKFold(2), scoring=ndcg_scorer
+        )
+        grid.fit(X, y, groups=g, sample_weight=w)
+    assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))

@@ -1,0 +1,146 @@
+"""Tests of save_ranker / load_ranker: safe model files."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from skrank.estimators import (
+    AttentionScorer,
+    NeuralRanker,
+    load_ranker,
+    save_ranker,
+)
+from skrank.losses import ListNet
+
+
+def make_data(n_queries=12, size=8, n_features=5, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_queries * size, n_features))
+    y = np.clip(np.floor(X[:, 0] + 0.5 * rng.normal(size=X.shape[0])), 0, 2)
+    return X, y, np.repeat(np.arange(n_queries), size)
+
+
+FAST = dict(max_epochs=2, module__hidden_sizes=(8,), random_state=0)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"loss": "ordinal", "loss__n_grades": 3},  # several outputs + offset
+        {"loss": ListNet, "lr": 0.01, "module__activation": "tanh"},
+        {"optimizer": torch.optim.SGD, "optimizer__momentum": 0.9},
+    ],
+)
+def test_round_trip_predicts_the_same(tmp_path, params):
+    X, y, g = make_data()
+    ranker = NeuralRanker(**{**FAST, **params}).fit(X, y, g)
+    save_ranker(ranker, tmp_path / "m.pt")
+    again = load_ranker(tmp_path / "m.pt")  # no n_features given by hand
+    np.testing.assert_array_equal(again.predict(X), ranker.predict(X))
+    assert again.n_features_in_ == 5
+    kept = {k: v for k, v in ranker.get_params().items() if k != "callbacks"}
+    got = {k: v for k, v in again.get_params().items() if k in kept}
+    expected = dict(params)
+    if expected.get("loss") is ListNet:
+        expected["loss"] = "listnet"  # a registered class is saved by name
+    assert {k: got[k] for k in params} == expected
+    assert len(again.history) == len(ranker.history)
+    # the loaded ranker can be trained further
+    again.set_params(warm_start=True).fit(X, y, g)
+
+
+def test_feature_names_and_context_aware_scorer(tmp_path):
+    pd = pytest.importorskip("pandas")
+    X, y, g = make_data()
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(5)])
+    ranker = NeuralRanker(
+        AttentionScorer,
+        max_epochs=1,
+        random_state=0,
+        module__d_model=8,
+        module__n_heads=2,
+        module__n_layers=1,
+    ).fit(df, y, g)
+    save_ranker(ranker, tmp_path / "m.pt")
+    again = load_ranker(tmp_path / "m.pt")
+    np.testing.assert_array_equal(again.feature_names_in_, df.columns)
+    np.testing.assert_allclose(
+        again.predict(df, groups=g), ranker.predict(df, groups=g), rtol=1e-6
+    )
+
+
+def test_file_is_loadable_with_weights_only(tmp_path):
+    # the file holds tensors and plain values: torch's safe loader reads it
+    X, y, g = make_data()
+    save_ranker(NeuralRanker(**FAST).fit(X, y, g), tmp_path / "m.pt")
+    content = torch.load(tmp_path / "m.pt", weights_only=True)
+    assert content["format"] == "skrank.NeuralRanker"
+    assert isinstance(content["config"], str)
+
+
+class Evil:
+    def __reduce__(self):
+        return (print, ("this ran on load",))
+
+
+def test_refuses_files_that_are_not_skrank_models(tmp_path, capsys):
+    X, y, g = make_data()
+    random_file = tmp_path / "random.pt"
+    random_file.write_bytes(np.random.default_rng(0).bytes(1000))
+    pickled = tmp_path / "evil.pkl"
+    pickled.write_bytes(pickle.dumps(Evil()))
+    other_torch = tmp_path / "other.pt"
+    torch.save({"weight": torch.zeros(3)}, other_torch)
+    empty = tmp_path / "empty.pt"
+    empty.write_bytes(b"")
+    for path in [random_file, pickled, other_torch, empty]:
+        with pytest.raises(ValueError, match="is not a skrank model file"):
+            load_ranker(path)
+    assert "this ran on load" not in capsys.readouterr().out
+    ranker_pickle = tmp_path / "ranker.pkl"
+    ranker_pickle.write_bytes(pickle.dumps(NeuralRanker(**FAST).fit(X, y, g)))
+    with pytest.raises(ValueError, match="is not a skrank model file"):
+        load_ranker(ranker_pickle)
+    with pytest.raises(FileNotFoundError):
+        load_ranker(tmp_path / "missing.pt")
+
+
+def test_foreign_scorer_or_loss_must_be_passed(tmp_path):
+    X, y, g = make_data()
+
+    def mean_mse(scores, labels, mask):
+        return ((scores - labels) ** 2)[mask].mean()
+
+    ranker = NeuralRanker(
+        torch.nn.Linear(5, 1), loss=mean_mse, max_epochs=1, random_state=0
+    ).fit(X, y, g)
+    save_ranker(ranker, tmp_path / "m.pt")
+    with pytest.raises(ValueError, match="not one of skrank's: pass it as"):
+        load_ranker(tmp_path / "m.pt")
+    with pytest.raises(ValueError, match="has no skrank registry name"):
+        load_ranker(tmp_path / "m.pt", module=torch.nn.Linear(5, 1))
+    again = load_ranker(tmp_path / "m.pt", module=torch.nn.Linear(5, 1), loss=mean_mse)
+    np.testing.assert_array_equal(again.predict(X), ranker.predict(X))
+    with pytest.raises(ValueError, match="do not fit the scorer Linear"):
+        load_ranker(tmp_path / "m.pt", module=torch.nn.Linear(4, 1), loss=mean_mse)
+
+
+def test_save_needs_a_fitted_ranker(tmp_path):
+    with pytest.raises(Exception, match=r"not fitted"):
+        save_ranker(NeuralRanker(), tmp_path / "m.pt")
+    with pytest.raises(TypeError, match="save_ranker saves a NeuralRanker"):
+        save_ranker(object(), tmp_path / "m.pt")
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_newer_format_is_refused(tmp_path):
+    X, y, g = make_data()
+    save_ranker(NeuralRanker(**FAST).fit(X, y, g), tmp_path / "m.pt")
+    content = torch.load(tmp_path / "m.pt", weights_only=True)
+    content["version"] = 99
+    torch.save(content, tmp_path / "m.pt")
+    with pytest.raises(ValueError, match="format version 99, newer than"):
+        load_ranker(tmp_path / "m.pt")
