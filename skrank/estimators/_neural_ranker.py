@@ -672,7 +672,9 @@ class NeuralRanker(NeuralNet):
     # ------------------------------------------------------------------
     # Public API
     # ------------------------------------------------------------------
-    def fit(self, X, y, groups=None, sample_weight=None, **fit_params):
+    def fit(
+        self, X, y, groups=None, sample_weight=None, *, eval_set=None, **fit_params
+    ):
         """Train the scorer on queries (re-initialising unless ``warm_start``).
 
         Parameters
@@ -692,10 +694,12 @@ class NeuralRanker(NeuralNet):
             weigh their list's loss ``w_q / mean(w)`` times in each batch's
             mean. Different positive weights need a skrank ranking loss (one
             with ``per_list``). The validation NDCG is not weighted.
+        eval_set : tuple (X_val, y_val, groups_val), default=None
+            An explicit validation set: validation NDCG and early stopping use
+            these queries instead of an internal split.
         **fit_params : dict
-            ``eval_set=(X_val, y_val, groups_val)`` for an explicit validation
-            set; keyword arguments of the module's ``forward`` go to it. Any
-            other name (``qid``, ``group``, ...) is a ``TypeError``.
+            Keyword arguments of the module's ``forward`` go to it. Any other
+            name (``qid``, ``group``, ...) is a ``TypeError``.
 
         Returns
         -------
@@ -708,10 +712,18 @@ class NeuralRanker(NeuralNet):
         dataset = self._query_dataset(
             X, y, groups, "fit", reset=reset, sample_weight=sample_weight
         )
-        return self._train(super().fit, dataset, fit_params)
+        return self._train(super().fit, dataset, eval_set, fit_params)
 
     def partial_fit(
-        self, X, y=None, groups=None, sample_weight=None, classes=None, **fit_params
+        self,
+        X,
+        y=None,
+        groups=None,
+        sample_weight=None,
+        classes=None,
+        *,
+        eval_set=None,
+        **fit_params,
     ):
         """Continue training the current weights for ``max_epochs`` epochs.
 
@@ -729,8 +741,10 @@ class NeuralRanker(NeuralNet):
             Query weights (see :meth:`fit`).
         classes : None, default=None
             Unused, for scikit-learn compatibility.
+        eval_set : tuple (X_val, y_val, groups_val), default=None
+            An explicit validation set (see :meth:`fit`).
         **fit_params : dict
-            As in :meth:`fit` (``eval_set=...``).
+            Keyword arguments of the module's ``forward`` (see :meth:`fit`).
 
         Returns
         -------
@@ -739,6 +753,7 @@ class NeuralRanker(NeuralNet):
         """
         if isinstance(X, QueryDataset):  # called by NeuralNet.fit
             return super().partial_fit(X, y, **fit_params)
+
         self._check_params()
         self._check_fit_params("partial_fit", fit_params)
         dataset = self._query_dataset(
@@ -749,7 +764,7 @@ class NeuralRanker(NeuralNet):
             reset=not self.initialized_,
             sample_weight=sample_weight,
         )
-        return self._train(super().partial_fit, dataset, fit_params)
+        return self._train(super().partial_fit, dataset, eval_set, fit_params)
 
     def _check_fit_params(self, method, fit_params):
         """Refuse fit parameters that neither skrank nor the module takes."""
@@ -762,7 +777,7 @@ class NeuralRanker(NeuralNet):
         if any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
             return
         for name in fit_params:
-            if name == "eval_set" or name in accepted:
+            if name in accepted:
                 continue
             hint = " Pass query ids as groups=qid." if name in ("qid", "group") else ""
             raise TypeError(
@@ -771,8 +786,7 @@ class NeuralRanker(NeuralNet):
                 f"arguments of the module's forward.{hint}"
             )
 
-    def _train(self, method, dataset, fit_params):
-        eval_set = fit_params.pop("eval_set", None)
+    def _train(self, method, dataset, eval_set, fit_params):
         if eval_set is not None:
             if not isinstance(eval_set, (tuple, list)) or len(eval_set) != 3:
                 raise ValueError(

@@ -458,12 +458,6 @@ def test_neural_ranker_with_validation_triple():
     assert res.n_splits == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="NeuralRanker.fit must name eval_set (keyword-only) or request it at "
-    "class level for the generic routing rule to give it the validation queries: "
-    "a change in the estimator, owned elsewhere. Remove this marker once it passes.",
-)
 def test_plain_neural_ranker_is_offered_eval_set():
     from skrank.estimators import NeuralRanker
     from skrank.utils._routing import fit_params
