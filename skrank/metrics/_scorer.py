@@ -12,6 +12,7 @@ import warnings
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.utils.metadata_routing import MetadataRequest
 
+from ..utils._routing import predict_params
 from ._ranking import (
     _check_metric_kwargs,
     _NoQueryDefined,
@@ -35,19 +36,6 @@ _BY_NAME = {
     "precision": precision_at_k_score,
     "recall": recall_at_k_score,
 }
-
-
-def _predict_takes_groups(estimator):
-    """True when ``groups`` is an explicitly named parameter of ``predict``."""
-    try:
-        params = inspect.signature(estimator.predict).parameters
-    except (TypeError, ValueError):  # pragma: no cover (builtins)
-        return False
-    param = params.get("groups")
-    return param is not None and param.kind in (
-        param.POSITIONAL_OR_KEYWORD,
-        param.KEYWORD_ONLY,
-    )
 
 
 #: The score of a scored set in which no query has a relevant document (and
@@ -119,10 +107,7 @@ class _RankingScorer:
                 "and pass groups= (e.g. GridSearchCV(...).fit(X, y, groups=qid) or "
                 "cross_validate(..., params={'groups': qid}))."
             )
-        if _predict_takes_groups(estimator):
-            y_score = estimator.predict(X, groups=groups)
-        else:
-            y_score = estimator.predict(X)
+        y_score = estimator.predict(X, **predict_params(estimator, groups))
         with _scorer_context():
             try:
                 return self._metric(y_true, y_score, groups, **self._kwargs)

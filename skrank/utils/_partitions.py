@@ -1,18 +1,10 @@
 """Score data larger than memory: predict over Dask partitions of whole queries."""
 
-import inspect
-
 import numpy as np
 
+from ._routing import predict_params
+
 __all__ = ["predict_partitions"]
-
-
-def _takes_groups(estimator):
-    try:
-        params = inspect.signature(estimator.predict).parameters
-    except (TypeError, ValueError):  # pragma: no cover
-        return False
-    return "groups" in params
 
 
 def _check_whole_queries(partition_ids):
@@ -80,7 +72,7 @@ def predict_partitions(estimator, data, *, groups=None, features=None):
         raise ImportError(
             "predict_partitions needs dask: pip install 'skrank[dask]'."
         ) from None
-    pass_groups = groups is not None and _takes_groups(estimator)
+    pass_groups = bool(predict_params(estimator, groups))
     if isinstance(data, da.Array):
         return _predict_array(estimator, data, groups, pass_groups)
     if hasattr(data, "map_partitions") and hasattr(data, "columns"):
