@@ -24,9 +24,11 @@ DEFAULT_DATA = {"n_queries": 400, "n_features": 20, "no_relevant_fraction": 0.1}
 QUICK_DATA = {"n_queries": 60, "n_features": 10, "no_relevant_fraction": 0.1}
 MAX_FEATURES = 100_000  # feature columns of --data; more is a stray index
 EPILOG = f"""details:
-  --data    an SVMlight/LETOR file (qid: required), a LETOR fold folder
-            (train.txt, vali.txt, test.txt; may be compressed) or a folder of
-            Fold1..FoldN; float32, sparse kept sparse, <= {MAX_FEATURES} features.
+  --data    an SVMlight/LETOR file (qid: required), a CSV/TSV/Parquet table
+            (--label-col, --qid-col, --drop-cols), LightGBM's form (FILE with
+            FILE.query of query sizes), a LETOR fold folder (train.txt,
+            vali.txt, test.txt; may be compressed) or a folder of Fold1..FoldN;
+            float32, sparse kept sparse, <= {MAX_FEATURES} features.
   --losses  default {DEFAULT_LOSSES};
             with --quick {QUICK_LOSSES}
   --quick   a smoke test, not a benchmark: small data, 3 folds, 5 epochs.
@@ -84,7 +86,10 @@ def build_parser():
     )
     add = cmp.add_argument
     INT1 = _number(int, 1, "an int >= 1")
-    add("--data", metavar="PATH", help="SVMlight/LETOR file or folder (see below)")
+    add("--data", metavar="PATH", help="a ranking file or LETOR folder (see below)")
+    add("--label-col", default="label", help="label column of a CSV/Parquet --data")
+    add("--qid-col", default="qid", help="query-id column of a CSV/Parquet --data")
+    add("--drop-cols", default="", help="comma-separated non-feature columns")
     add("--losses", help="loss names, 'all' or 'none' (default: see below)")
     add("--baselines", default="ridge,hgb", help="ridge, hgb, lgbm, xgb, or 'none'")
     add("--baseline", help="the model tested against (default: the first model)")
@@ -204,7 +209,7 @@ def check_paths(args):
 
 
 # ---------------------------------------------------------------- data
-def load_data(path, seed, quick, needs_dense=False):
+def load_data(path, seed, quick, needs_dense=False, table=None):
     """Return X, y, groups, the splits (or None) and a one-line description."""
     import numpy as np
 
@@ -218,9 +223,15 @@ def load_data(path, seed, quick, needs_dense=False):
         splits, note = None, " (pass --data PATH for your own data)"
     else:
         dense = True if needs_dense else "auto"  # hgb needs dense input
+        table = table or {"label": "label", "qid": "qid", "drop": None}
         try:
             data = datasets.load_ranking_data(
-                path, dense=dense, max_features=MAX_FEATURES
+                path,
+                dense=dense,
+                max_features=MAX_FEATURES,
+                label=table["label"],
+                qid=table["qid"],
+                drop=table["drop"],
             )
         except (OSError, ValueError) as exc:
             raise UsageError(str(exc)) from None
@@ -313,8 +324,13 @@ def run_compare(args, out, err):
     epochs = 5 if args.quick else 30 if args.data is None else 100
     neural = {"max_epochs": epochs if args.max_epochs is None else args.max_epochs}
     neural.update(lr=args.lr, batch_size=args.batch_size, patience=args.patience)
+    table = {
+        "label": args.label_col,
+        "qid": args.qid_col,
+        "drop": _split_list(args.drop_cols),
+    }
     X, y, groups, splits, desc = load_data(
-        args.data, args.seed, args.quick, "hgb" in baselines
+        args.data, args.seed, args.quick, "hgb" in baselines, table
     )
     stop = splits is not None and all(val.size for _, val, _ in splits)
     models = make_models(

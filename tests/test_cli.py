@@ -528,3 +528,24 @@ def test_model_names_carry_the_registry_family():
         "ranknet (pairwise)",
         "listnet (listwise)",
     ]
+
+
+def test_compare_csv_with_named_columns(tmp_path, capsys):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    n_queries, size = 12, 6
+    frame = pd.DataFrame(rng.normal(size=(n_queries * size, 3)), columns=list("abc"))
+    frame["grade"] = np.clip(np.round(frame["a"] + 0.5), 0, 2)
+    frame["query"] = np.repeat(np.arange(n_queries), size)
+    frame["url"] = "u"
+    path = tmp_path / "judged.csv"
+    frame.to_csv(path, index=False)
+    argv = ["compare", "--data", str(path), "--label-col", "grade"]
+    argv += ["--qid-col", "query", "--drop-cols", "url", "--losses", "none"]
+    argv += ["--baselines", "ridge", "--cv", "3", "--no-progress"]
+    code, out, err = run(argv, capsys)
+    assert code == 0, err
+    assert "12 queries, 72 rows, 3 features" in out
+    code, _, err = run([*argv[:3], "--losses", "none", "--baselines", "ridge"], capsys)
+    assert code == 2 and "label column 'grade'" not in err
+    assert "column 'label' is not in the table" in err

@@ -11,6 +11,7 @@ from sklearn.utils import Bunch
 
 from ..utils._validation import Interval, StrOptions, validate_params
 from ._svmlight import _find_part, load_letor_fold, load_svmlight_ranking
+from ._table import load_ranking_table
 
 __all__ = ["load_letor_folds", "load_ranking_data"]
 
@@ -159,6 +160,9 @@ def _split_of(fold, loaded, parts, groups):
         "dense": ["boolean", StrOptions({"auto"})],
         "max_features": [Interval(Integral, 1, None, closed="left"), None],
         "max_dense_bytes": [Interval(Integral, 1, None, closed="left"), None],
+        "label": [str],
+        "qid": [str],
+        "drop": [list, tuple, None],
     },
     prefer_skip_nested_validation=True,
 )
@@ -169,12 +173,25 @@ def load_ranking_data(
     dense="auto",
     max_features=100_000,
     max_dense_bytes=4 * 2**30,
+    label="label",
+    qid="qid",
+    drop=None,
 ):
-    """Load an SVMlight/LETOR file or a LETOR folder, with memory guards.
+    """Load a ranking file or a LETOR folder, with memory guards.
 
-    The one call behind ``skrank compare --data PATH``: a file is loaded with
-    :func:`load_svmlight_ranking` (no splits: cross-validate over its
-    queries), a folder with :func:`load_letor_folds` (its folds' splits).
+    The one call behind ``skrank compare --data PATH``. A folder is loaded
+    with :func:`load_letor_folds` (its folds' splits); a file (no splits:
+    cross-validate over its queries) by its name:
+
+    - ``.csv``, ``.tsv`` (optionally compressed), ``.parquet``, ``.pq``: a
+      table with :func:`load_ranking_table` (columns ``label``, ``qid``,
+      ``drop``);
+    - a file ``F`` next to a ``F.query`` file: LightGBM's form, SVMlight
+      lines without ``qid:`` and one query size per line in ``F.query``
+      (queries are numbered 0, 1, ... in file order);
+    - anything else: SVMlight/LETOR with ``qid:``
+      (:func:`load_svmlight_ranking`).
+
     The data are read sparse, so a stray feature index costs no memory, and
     refused when wider than ``max_features``; they are then made dense when
     asked, or under ``dense="auto"`` when a dense array is no larger than the
@@ -196,6 +213,10 @@ def load_ranking_data(
     max_dense_bytes : int or None, default=4 * 2**30
         The most bytes a dense ``X`` may take when ``dense=True`` (None: no
         limit).
+    label, qid : str, default="label", "qid"
+        For a table: the label and query-id columns.
+    drop : list of str, default=None
+        For a table: columns that are not features (document ids, ...).
 
     Returns
     -------
@@ -228,11 +249,7 @@ def load_ranking_data(
     ValueError: '...train.txt' has 2 feature columns (its largest feature index);
     at most max_features=1 are accepted...
     """
-    if Path(path).is_file():
-        X, y, groups = load_svmlight_ranking(path, dtype=dtype)
-        data = Bunch(X=X, y=y, groups=groups, splits=None, folds=[])
-    else:
-        data = load_letor_folds(path, dtype=dtype)
+    data = _load_any(path, dtype=dtype, label=label, qid=qid, drop=drop)
     n_rows, n_features = data.X.shape
     if max_features is not None and n_features > max_features:
         raise ValueError(
@@ -246,6 +263,59 @@ def load_ranking_data(
             f"'{os.fspath(path)}' would need {dense_bytes / 2**30:.1f} GiB dense, "
             f"more than max_dense_bytes={max_dense_bytes}."
         )
-    if dense is True or (dense == "auto" and 2 * data.X.nnz >= n_rows * n_features):
+    if sp.issparse(data.X) and (
+        dense is True or (dense == "auto" and 2 * data.X.nnz >= n_rows * n_features)
+    ):
         data.X = data.X.toarray()
     return data
+
+
+_TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
+
+
+def _is_table(path):
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    return any(s in _TABLE_SUFFIXES for s in suffixes[-2:])
+
+
+def _load_any(path, *, dtype, label, qid, drop):
+    """``Bunch(X, y, groups, splits, folds)`` of a folder or a file of any form."""
+    path = Path(path)
+    if not path.is_file():
+        return load_letor_folds(path, dtype=dtype)
+    query_file = path.with_name(path.name + ".query")
+    if _is_table(path):
+        X, y, groups = load_ranking_table(
+            path, label=label, qid=qid, drop=drop, dtype=dtype
+        )
+    elif query_file.is_file():
+        X, y, groups = _load_lightgbm(path, query_file, dtype)
+    else:
+        X, y, groups = load_svmlight_ranking(path, dtype=dtype)
+    return Bunch(X=X, y=y, groups=groups, splits=None, folds=[])
+
+
+def _load_lightgbm(path, query_file, dtype):
+    """LightGBM's form: SVMlight rows without qid, query sizes in ``.query``."""
+    from sklearn.datasets import load_svmlight_file
+
+    X, y = load_svmlight_file(os.fspath(path), dtype=dtype)
+    try:
+        sizes = np.loadtxt(query_file, dtype=np.int64, ndmin=1)
+    except ValueError as exc:
+        raise ValueError(
+            f"'{os.fspath(query_file)}' must hold one query size (an int) per "
+            f"line: {exc}"
+        ) from None
+    if (sizes < 1).any() or sizes.sum() != X.shape[0]:
+        raise ValueError(
+            f"The query sizes in '{os.fspath(query_file)}' must be >= 1 and add "
+            f"up to the {X.shape[0]} rows of '{os.fspath(path)}'. Got "
+            f"{sizes.shape[0]} sizes adding up to {int(sizes.sum())}."
+        )
+    if (y < 0).any():
+        raise ValueError(
+            f"'{os.fspath(path)}' must hold graded relevance labels >= 0. "
+            f"Got a minimum of {y.min():g}."
+        )
+    return X, y, np.repeat(np.arange(sizes.shape[0]), sizes)

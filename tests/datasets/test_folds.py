@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import dump_svmlight_file
 
-from skrank.datasets import load_letor_fold, load_letor_folds
+from skrank.datasets import load_letor_fold, load_letor_folds, load_ranking_data
 
 
 def write_subset(path, qids, seed, compress=None):
@@ -171,3 +171,53 @@ def test_load_ranking_data_bad_inputs(tmp_path, text, kwargs, fragment):
         load_ranking_data(path, **kwargs)
     with pytest.raises(FileNotFoundError):
         load_ranking_data(tmp_path / "missing.txt")
+
+
+def _table_data(n_queries=5, size=4, seed=0):
+    rng = np.random.default_rng(seed)
+    n = n_queries * size
+    X = rng.normal(size=(n, 3)).astype(np.float32)
+    y = rng.integers(0, 3, n).astype(float)
+    qid = np.repeat(np.arange(n_queries) * 3 + 1, size)
+    return X, y, qid
+
+
+@pytest.mark.parametrize("name", ["d.csv", "d.tsv.gz", "d.parquet"])
+def test_load_ranking_data_tables(tmp_path, name):
+    pd = pytest.importorskip("pandas")
+    if name.endswith("parquet"):
+        pytest.importorskip("pyarrow")
+    X, y, qid = _table_data()
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    frame.insert(0, "query", qid)
+    frame["grade"] = y
+    frame["doc"] = [f"d{i}" for i in range(len(y))]
+    path = tmp_path / name
+    if name.endswith("parquet"):
+        frame.to_parquet(path)
+    else:
+        frame.to_csv(path, index=False, sep="\t" if ".tsv" in name else ",")
+    data = load_ranking_data(path, label="grade", qid="query", drop=["doc"])
+    np.testing.assert_allclose(data.X, X, rtol=1e-6)
+    assert data.X.dtype == np.float32
+    np.testing.assert_array_equal(data.y, y)
+    np.testing.assert_array_equal(data.groups, qid)
+    assert data.splits is None
+    with pytest.raises(ValueError, match="label column 'label' is not in the table"):
+        load_ranking_data(path, qid="query", drop=["doc"])
+
+
+def test_load_ranking_data_lightgbm_query_file(tmp_path):
+    X, y, _ = _table_data()
+    path = tmp_path / "train.txt"
+    dump_svmlight_file(X, y, str(path), zero_based=False)
+    (tmp_path / "train.txt.query").write_text("4\n4\n4\n4\n4\n")
+    data = load_ranking_data(path, dense=True)
+    np.testing.assert_allclose(data.X, X, rtol=1e-6)
+    np.testing.assert_array_equal(data.groups, np.repeat(np.arange(5), 4))
+    (tmp_path / "train.txt.query").write_text("4\n4\n")
+    with pytest.raises(ValueError, match=r"add up to the 20 rows .* Got 2 sizes"):
+        load_ranking_data(path)
+    (tmp_path / "train.txt.query").write_text("4\nfour\n")
+    with pytest.raises(ValueError, match="one query size"):
+        load_ranking_data(path)
