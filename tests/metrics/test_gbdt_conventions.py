@@ -246,3 +246,24 @@ def test_with_ties_the_libraries_follow_row_order_skrank_does_not(library):
     expected = ndcg_score([3, 0, 0, 0], constant, qid)
     assert ndcg_score([0, 0, 0, 3], constant, qid) == expected
     assert reported[1] < expected < reported[0]
+
+
+def test_xgbranker_default_eval_metric_is_ndcg_at_32():
+    X, y, qid, margin = make_data(n_levels=5)
+    xgb = pytest.importorskip("xgboost")
+    ranker = xgb.XGBRanker(n_estimators=1, learning_rate=0.0, n_jobs=1)
+    ranker.fit(
+        X,
+        y,
+        qid=qid,
+        base_margin=margin,
+        eval_set=[(X, y)],
+        eval_qid=[qid],
+        base_margin_eval_set=[margin],
+    )
+    reported = ranker.evals_result()["validation_0"]
+    assert list(reported) == ["ndcg@32"]
+    s = ranker.predict(X, output_margin=True, base_margin=margin)
+    assert reported["ndcg@32"][-1] == pytest.approx(
+        ndcg_score(y, s, qid, k=32, no_relevant=1.0), rel=1e-6
+    )
