@@ -382,9 +382,7 @@ def _use_matplotlib():
     try:
         import matplotlib
     except ImportError:
-        raise UsageError(
-            "--plot needs matplotlib: pip install 'skrank[plot]'"
-        ) from None
+        raise UsageError("--plot needs matplotlib: pip install matplotlib") from None
     matplotlib.use("Agg")
 
 

@@ -20,7 +20,7 @@ def _pandas(what):
     except ImportError:
         raise ImportError(
             f"{what} needs pandas (and pyarrow for Parquet): "
-            "pip install 'skrank[table]'."
+            "pip install pandas pyarrow (the skrank[table] extra)."
         ) from None
     return pd
 
@@ -38,8 +38,7 @@ def _read(source):
                 return pd.read_parquet(path)
             except ImportError as exc:
                 raise ImportError(
-                    f"Reading '{path.name}' needs pyarrow: pip install 'skrank[table]'."
-                    f" ({exc})"
+                    f"Reading '{path.name}' needs pyarrow: pip install pyarrow. ({exc})"
                 ) from None
         if name.endswith(_CSV):
             sep = "\t" if ".tsv" in name else ","
@@ -96,7 +95,7 @@ def load_ranking_table(
         column names to equal-length columns, or the path of a CSV/TSV file
         (optionally compressed, e.g. ``.csv.gz``) or a Parquet file
         (``.parquet``, ``.pq``; needs pyarrow). Files need pandas
-        (``pip install 'skrank[table]'``). Never modified.
+        (the ``table`` extra: pandas and pyarrow). Never modified.
     label : str, default="label"
         The column of graded relevance labels (finite, >= 0).
     qid : str, default="qid"

@@ -11,9 +11,7 @@ def plot_comparison(result, metric, figsize):
         import matplotlib
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover
-        raise ImportError(
-            "plot requires matplotlib: pip install 'skrank[plot]'"
-        ) from exc
+        raise ImportError("plot requires matplotlib: pip install matplotlib") from exc
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=figsize)
     data = []
     for name in result.model_names:

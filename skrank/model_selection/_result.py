@@ -444,7 +444,7 @@ class RankerComparison:
     def plot(self, metric=None, *, figsize=(11, 4.5)):
         """Per-model score distributions and per-query differences to the baseline.
 
-        Needs matplotlib (``pip install skrank[plot]``).
+        Needs matplotlib (the ``plot`` extra).
 
         Parameters
         ----------

@@ -70,7 +70,7 @@ def predict_partitions(estimator, data, *, groups=None, features=None):
         import dask.array as da
     except ImportError:  # pragma: no cover
         raise ImportError(
-            "predict_partitions needs dask: pip install 'skrank[dask]'."
+            "predict_partitions needs dask: pip install 'dask[distributed]'."
         ) from None
     pass_groups = bool(predict_params(estimator, groups))
     if isinstance(data, da.Array):
