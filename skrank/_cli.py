@@ -427,8 +427,9 @@ def main(argv=None):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except Exception as exc:  # a runtime failure: message, no traceback
+        notes = "".join(f" {note}" for note in getattr(exc, "__notes__", ()))
         print(
-            f"skrank {args.command}: failed: {type(exc).__name__}: {exc}",
+            f"skrank {args.command}: failed: {type(exc).__name__}: {exc}{notes}",
             file=sys.stderr,
         )
         if os.environ.get("SKRANK_DEBUG"):

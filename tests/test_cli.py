@@ -153,7 +153,9 @@ def test_runtime_failure_exit_code(tmp_path, capsys, monkeypatch):
     import skrank._cli as cli
 
     def boom(*args, **kwargs):
-        raise RuntimeError("training diverged")
+        exc = RuntimeError("training diverged")
+        exc.add_note("Could not fit model 'x' on split 2 of 5.")
+        raise exc
 
     monkeypatch.setattr("skrank.model_selection.compare_rankers", boom)
     data = write_letor(tmp_path / "d.txt")
@@ -162,7 +164,7 @@ def test_runtime_failure_exit_code(tmp_path, capsys, monkeypatch):
         capsys,
     )
     assert code == 1
-    assert "failed: RuntimeError: training diverged" in err
+    assert "failed: RuntimeError: training diverged Could not fit model 'x'" in err
     assert "Traceback" not in err
     assert cli  # imported for monkeypatch target resolution
 

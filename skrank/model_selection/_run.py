@@ -390,10 +390,11 @@ def _fit_and_score(estimator, X, y, groups, split, score_kw, where):
             step = "predict with"
             pred = ranking_scores(est, _take(X, test), groups[test])
         except Exception as exc:
-            raise RuntimeError(
-                f"Could not {step} model {name!r} on split {s + 1} of {n_splits}: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
+            where = f"Could not {step} model {name!r} on split {s + 1} of {n_splits}"
+            if hasattr(exc, "add_note"):  # Python >= 3.11: keep the user's type
+                exc.add_note(f"{where}.")
+                raise
+            raise RuntimeError(f"{where}: {type(exc).__name__}: {exc}") from exc
         predict_time = time.perf_counter() - start
     if not np.all(np.isfinite(pred)):
         raise ValueError(
