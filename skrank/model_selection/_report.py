@@ -180,3 +180,30 @@ def _text_table(header, rows):
 
     sep = "  ".join("-" * w for w in widths)
     return "\n".join([line(header), sep, *(line(r) for r in rows)])
+
+
+def frame(result, kind):
+    """:meth:`RankerComparison.to_frame`: a pandas DataFrame of ``kind``."""
+    try:
+        import pandas as pd
+    except ImportError as exc:  # pragma: no cover
+        raise ImportError("to_frame requires pandas: pip install pandas") from exc
+    if kind == "per_query":
+        parts = []
+        for name in result.model_names:
+            data = {"model": name, "query_id": result.query_ids, "split": result.splits}
+            data.update(result.scores[name])
+            parts.append(pd.DataFrame(data))
+        return pd.concat(parts, ignore_index=True)
+    if kind not in ("summary", "tests"):
+        raise ValueError(
+            f"kind must be 'summary', 'per_query' or 'tests'. Got {kind!r} instead."
+        )
+    rows = []
+    for m in result.metrics:
+        table = result.summary(m) if kind == "summary" else result.significance(m)
+        for name, fields in table.items():
+            row = {"model": name, "metric": m}
+            row.update({k: v for k, v in fields.items() if k != "split_means"})
+            rows.append(row)
+    return pd.DataFrame(rows)

@@ -7,6 +7,7 @@ import numpy as np
 
 from . import _report
 from ._stats import adjust_pvalues, paired_tests, query_means, t_interval
+from ._trec import ranx_pair, trec_qrels, trec_run
 
 __all__ = ["RankerComparison"]
 
@@ -80,8 +81,10 @@ class RankerComparison:
         baseline,
         correction="holm",
         alpha=0.05,
+        predictions=None,
     ):
         self.scores = scores
+        self.predictions = predictions
         self.query_ids = np.asarray(query_ids)
         self.splits = np.asarray(splits)
         self.fit_time = fit_time
@@ -360,29 +363,7 @@ class RankerComparison:
         frame : pandas.DataFrame
             The table asked for by ``kind``.
         """
-        try:
-            import pandas as pd
-        except ImportError as exc:  # pragma: no cover
-            raise ImportError("to_frame requires pandas: pip install pandas") from exc
-        if kind == "per_query":
-            parts = []
-            for name in self.model_names:
-                data = {"model": name, "query_id": self.query_ids, "split": self.splits}
-                data.update(self.scores[name])
-                parts.append(pd.DataFrame(data))
-            return pd.concat(parts, ignore_index=True)
-        if kind not in ("summary", "tests"):
-            raise ValueError(
-                f"kind must be 'summary', 'per_query' or 'tests'. Got {kind!r} instead."
-            )
-        rows = []
-        for m in self.metrics:
-            table = self.summary(m) if kind == "summary" else self.significance(m)
-            for name, fields in table.items():
-                row = {"model": name, "metric": m}
-                row.update({k: v for k, v in fields.items() if k != "split_means"})
-                rows.append(row)
-        return pd.DataFrame(rows)
+        return _report.frame(self, kind)
 
     def to_dict(self):
         """A JSON-serialisable dict: settings, summary, tests and per-query scores.
@@ -440,6 +421,42 @@ class RankerComparison:
             The JSON document.
         """
         return json.dumps(self.to_dict(), **kwargs)
+
+    def to_trec_run(self, model, *, split=None, run_name=None):
+        """One model's held-out scores as TREC run text (``trec_eval``, ranx).
+
+        Lines ``qid Q0 docno rank score run_name``, by decreasing score within
+        each query; ``docno`` is ``d<row>``, the document's row in the ``X``
+        given to :func:`compare_rankers`. ``split=i`` keeps the queries tested
+        in split ``i``; it is needed when queries were tested in several
+        splits, since a run holds each document once. ``run_name`` defaults to
+        the model name. :meth:`to_trec_qrels` gives the matching qrels and
+        :meth:`to_ranx` both as ranx objects (``pip install ranx``), for
+        randomisation tests and fusion.
+
+        Parameters
+        ----------
+        model : str
+            A model name.
+        split : int, default=None
+            Only the queries tested in this split.
+        run_name : str, default=None
+            The run's tag.
+
+        Returns
+        -------
+        text : str
+            The run file's content.
+        """
+        return trec_run(self.predictions, model, split=split, run_name=run_name)
+
+    def to_trec_qrels(self, *, split=None):
+        """Held-out labels as TREC qrels text, ``qid 0 docno label`` (see above)."""
+        return trec_qrels(self.predictions, split=split)
+
+    def to_ranx(self, model, *, split=None):
+        """ranx ``(Qrels, Run)`` of one model's held-out scores (see above)."""
+        return ranx_pair(self.predictions, model, split=split)
 
     def plot(self, metric=None, *, figsize=(11, 4.5)):
         """Per-model score distributions and per-query differences to the baseline.

@@ -207,7 +207,22 @@ def compare_rankers(
             _raise_if_interrupted(interrupts)
             outputs[name, s] = out
             _report_progress(verbose, callback, name, s, len(splits), done, out, tasks)
-    return _collect(outputs, names, len(splits), metrics, baseline, correction, alpha)
+    tested = [test for _, _, test in splits]
+    predictions = {
+        "rows": np.concatenate(tested),
+        "splits": np.concatenate(
+            [np.full(t.shape[0], s) for s, t in enumerate(tested)]
+        ),
+    }
+    predictions["groups"] = np.asarray(groups)[predictions["rows"]]
+    predictions["y"] = np.asarray(y, dtype=np.float64)[predictions["rows"]]
+    predictions["scores"] = {
+        name: np.concatenate([outputs[name, s]["pred"] for s in range(len(splits))])
+        for name in names
+    }
+    return _collect(
+        outputs, names, len(splits), metrics, baseline, correction, alpha, predictions
+    )
 
 
 def _check_params(estimators, metrics, baseline, gain, no_relevant, threshold):
@@ -277,7 +292,9 @@ def _report_progress(verbose, callback, name, s, n_splits, done, out, tasks):
         )
 
 
-def _collect(outputs, names, n_splits, metrics, baseline, correction, alpha):
+def _collect(
+    outputs, names, n_splits, metrics, baseline, correction, alpha, predictions
+):
     per_split = range(n_splits)
     first = [outputs[names[0], s]["query_ids"] for s in per_split]
     return RankerComparison(
@@ -304,6 +321,7 @@ def _collect(outputs, names, n_splits, metrics, baseline, correction, alpha):
         baseline=baseline,
         correction=correction,
         alpha=alpha,
+        predictions=predictions,
     )
 
 
@@ -408,4 +426,5 @@ def _fit_and_score(estimator, X, y, groups, split, score_kw, where):
         "scores": {m: np.asarray(v, dtype=np.float64) for m, v in scores.items()},
         "fit_time": fit_time,
         "predict_time": predict_time,
+        "pred": pred,
     }
