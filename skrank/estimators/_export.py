@@ -71,11 +71,12 @@ def _torch_prefix(transform):
         scale = transform.scale_ if transform.scale_ is not None else np.ones(n)
         return _Affine(center, scale, log1p=False)
     if name == "SymmetricLog1p" and type(transform).__module__.startswith("skrank."):
-        scaler = getattr(transform, "scaler_", None)
-        if scaler is None:
-            return _Affine(np.zeros(n), np.ones(n), log1p=True)
-        inner = _torch_prefix(scaler)
-        return _Affine(inner.center, inner.scale, log1p=True)
+        mean, scale = transform.mean_, transform.scale_
+        return _Affine(
+            np.zeros(n) if mean is None else mean,
+            np.ones(n) if scale is None else scale,
+            log1p=True,
+        )
     raise ValueError(
         f"export_onnx cannot export the input transformation {name}: only "
         "input_transform=None, 'log1p' or 'standard' have a torch form. Apply "
