@@ -16,7 +16,9 @@ from skorch.callbacks import Callback
 
 from ..utils import QueryIndex
 from ..utils._validation import (
+    HasMethods,
     Interval,
+    StrOptions,
     check_relevance,
     validate_data,
     validate_parameter_constraints,
@@ -43,6 +45,23 @@ def _no_groups_message(method, n_samples):
 
 def _is_context_aware(module):
     return bool(getattr(module, "context_aware", False))
+
+
+def _make_input_transform(spec):
+    """A fresh transformer from the ``input_transform`` parameter."""
+    if spec is None:
+        return None
+    if spec == "log1p":
+        from ..preprocessing import SymmetricLog1p
+
+        return SymmetricLog1p(standardize=True)
+    if spec == "standard":
+        from sklearn.preprocessing import StandardScaler
+
+        return StandardScaler()
+    from sklearn.base import clone
+
+    return clone(spec)
 
 
 class _BestWeights(Callback):
@@ -243,6 +262,11 @@ class NeuralRanker(NeuralNet):
         "bucketing": ["boolean"],
         "random_state": ["random_state"],
         "progress_bar": ["boolean"],
+        "input_transform": [
+            StrOptions({"log1p", "standard"}),
+            HasMethods(["fit", "transform"]),
+            None,
+        ],
     }
 
     def __init__(
@@ -266,6 +290,7 @@ class NeuralRanker(NeuralNet):
         verbose=0,
         progress_bar=False,
         device="cpu",
+        input_transform=None,
         **kwargs,
     ):
         # Set before NeuralNet.__init__: a loss instance is a torch module and
@@ -279,6 +304,7 @@ class NeuralRanker(NeuralNet):
         self.bucketing = bucketing
         self.random_state = random_state
         self.progress_bar = progress_bar
+        self.input_transform = input_transform
         kwargs.setdefault("train_split", None)
         super().__init__(
             module,
@@ -387,7 +413,7 @@ class NeuralRanker(NeuralNet):
     # Data
     # ------------------------------------------------------------------
     def _validate_X(self, X, reset):
-        return validate_data(
+        X = validate_data(
             self,
             X,
             reset=reset,
@@ -395,6 +421,13 @@ class NeuralRanker(NeuralNet):
             dtype=[np.float64, np.float32],
             ensure_all_finite=True,
         )
+        # [quality] the input transform is fitted with the features (reset).
+        if reset:
+            self.input_transform_ = _make_input_transform(self.input_transform)
+            if self.input_transform_ is not None:
+                self.input_transform_.fit(X)
+        transform = getattr(self, "input_transform_", None)
+        return X if transform is None else transform.transform(X)
 
     def _query_dataset(self, X, y, groups, method, reset):
         if y is None:
