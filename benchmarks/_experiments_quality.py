@@ -197,6 +197,14 @@ CONFIGS = {
         "module__dropout": 0.2,
         "patience": 20,
     },
+    "l_bs8_ema": {"input_transform": "log1p", "batch_size": 8, "ema": 0.98},
+    "l_bs8_ema99": {
+        "input_transform": "log1p",
+        "batch_size": 8,
+        "ema": 0.995,
+        "patience": 20,
+    },
+    "l_ema": {"input_transform": "log1p", "ema": 0.98},
     "mlp_log1p_lambdarank": {"input_transform": "log1p", "loss": "lambdarank"},
 }
 
@@ -204,7 +212,13 @@ CONFIGS = {
 def make_ranker(config, seed):
     from skrank.estimators import NeuralRanker
 
-    kwargs = {k: v for k, v in config.items() if k not in ("members", "cosine")}
+    kwargs = {
+        k: v for k, v in config.items() if k not in ("members", "cosine", "ema")
+    }
+    if config.get("ema"):
+        from skrank.estimators._callbacks import WeightAveraging
+
+        kwargs["callbacks"] = [WeightAveraging(config["ema"])]
     if config.get("cosine"):
         from skorch.callbacks import LRScheduler
 
