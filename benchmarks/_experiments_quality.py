@@ -205,6 +205,44 @@ CONFIGS = {
         "patience": 20,
     },
     "l_ema": {"input_transform": "log1p", "ema": 0.98},
+    "l_m5": {"input_transform": "log1p", "module__n_members": 5},
+    "l_m5_h64": {
+        "input_transform": "log1p",
+        "module__n_members": 5,
+        "module__hidden_sizes": (64, 32),
+    },
+    "l_m5_n1": {
+        "input_transform": "log1p",
+        "module__n_members": 5,
+        "module__input_noise": 0.1,
+    },
+    "A_m5": {"input_transform": "log1p", "module__n_members": 5},
+    "B_m5_lr3e4": {
+        "input_transform": "log1p",
+        "module__n_members": 5,
+        "lr": 3e-4,
+        "patience": 15,
+    },
+    "C_m5_v2": {
+        "input_transform": "log1p",
+        "module__n_members": 5,
+        "validation_fraction": 0.2,
+        "patience": 15,
+    },
+    "D_m5_cos30": {
+        "input_transform": "log1p",
+        "module__n_members": 5,
+        "cosine": True,
+        "max_epochs": 30,
+        "validation_fraction": None,
+    },
+    "E_m5_cos15": {
+        "input_transform": "log1p",
+        "module__n_members": 5,
+        "cosine": True,
+        "max_epochs": 15,
+        "validation_fraction": None,
+    },
     "mlp_log1p_lambdarank": {"input_transform": "log1p", "loss": "lambdarank"},
 }
 

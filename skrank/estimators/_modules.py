@@ -72,6 +72,25 @@ def _add_noise(X, std, training):
     return X + std * torch.randn_like(X)
 
 
+def _mlp(n_features, n_outputs, hidden_sizes, activation, dropout, norm):
+    """``[Linear -> [norm] -> activation -> [dropout]] * k -> Linear``."""
+    layers = []
+    size = int(n_features)
+    for width in hidden_sizes:
+        layers.append(nn.Linear(size, int(width)))
+        normalisation = _norm(norm, int(width))
+        if isinstance(normalisation, nn.BatchNorm1d):
+            normalisation = _BatchNormAnyShape(normalisation)
+        if normalisation is not None:
+            layers.append(normalisation)
+        layers.append(_activation(activation))
+        if dropout:
+            layers.append(nn.Dropout(float(dropout)))
+        size = int(width)
+    layers.append(nn.Linear(size, int(n_outputs)))
+    return nn.Sequential(*layers)
+
+
 class _BatchNormAnyShape(nn.Module):
     """BatchNorm1d over the last axis of a tensor of any rank."""
 
@@ -114,6 +133,13 @@ class MLPScorer(nn.Module):
         mode only (``module.train()``), a data augmentation that smooths the
         learned function (Qin et al., ICLR 2021); meant for standardised
         inputs. Prediction never adds noise.
+    n_members : int, default=1
+        Number of independently initialised networks of this shape, an
+        ensemble in one module. The output has ``n_members * n_outputs``
+        columns (member by member); :class:`NeuralRanker` trains each member
+        on its own loss (the mean of the members' losses: their gradients do
+        not mix) and scores with the mean of the members' scores, so the
+        members differ by their initial weights and input noise.
 
     Examples
     --------
@@ -135,27 +161,32 @@ class MLPScorer(nn.Module):
         dropout=0.0,
         norm=None,
         input_noise=0.0,
+        n_members=1,
     ):
         super().__init__()
         self.input_noise = float(input_noise)
-        layers = []
-        size = int(n_features)
-        for width in hidden_sizes:
-            layers.append(nn.Linear(size, int(width)))
-            normalisation = _norm(norm, int(width))
-            if isinstance(normalisation, nn.BatchNorm1d):
-                normalisation = _BatchNormAnyShape(normalisation)
-            if normalisation is not None:
-                layers.append(normalisation)
-            layers.append(_activation(activation))
-            if dropout:
-                layers.append(nn.Dropout(float(dropout)))
-            size = int(width)
-        layers.append(nn.Linear(size, int(n_outputs)))
-        self.layers = nn.Sequential(*layers)
+        self.n_members = int(n_members)
+        if self.n_members < 1:
+            raise ValueError(
+                "The 'n_members' parameter of MLPScorer must be an int in the "
+                f"range [1, inf). Got {n_members!r} instead."
+            )
+        networks = [
+            _mlp(n_features, n_outputs, hidden_sizes, activation, dropout, norm)
+            for _ in range(self.n_members)
+        ]
+        if self.n_members == 1:
+            self.layers = networks[0]
+        else:
+            self.members = nn.ModuleList(networks)
 
     def forward(self, X):
-        return self.layers(_add_noise(X, self.input_noise, self.training))
+        if self.n_members == 1:
+            return self.layers(_add_noise(X, self.input_noise, self.training))
+        return torch.cat(
+            [net(_add_noise(X, self.input_noise, self.training)) for net in self.members],
+            dim=-1,
+        )
 
 
 class AttentionScorer(nn.Module):

@@ -47,6 +47,10 @@ def _is_context_aware(module):
     return bool(getattr(module, "context_aware", False))
 
 
+def _n_members(module):
+    return int(getattr(module, "n_members", 1))
+
+
 def _make_input_transform(spec):
     """A fresh transformer from the ``input_transform`` parameter."""
     if spec is None:
@@ -585,12 +589,27 @@ class NeuralRanker(NeuralNet):
             A scalar.
         """
         mask = X.mask
-        scores = y_pred
+        # [quality] an ensemble module: each member trained on its own loss
+        members = _n_members(self.module_)
+        if members > 1:
+            parts = y_pred.unflatten(-1, (members, -1)).unbind(-2)
+            return sum(self._member_loss(p, y_true, mask) for p in parts) / members
+        return self._member_loss(y_pred, y_true, mask)
+
+    def _member_loss(self, scores, y_true, mask):
         if self._n_outputs() == 1 and scores.dim() == 3:
             scores = scores.squeeze(-1)
         return self.loss_(scores, y_true, mask)
 
     def _score_from_output(self, output):
+        # [quality] an ensemble module scores with the mean of its members
+        members = _n_members(getattr(self, "module_", None))
+        if members > 1:
+            parts = output.unflatten(-1, (members, -1)).unbind(-2)
+            return sum(self._member_score(p) for p in parts) / members
+        return self._member_score(output)
+
+    def _member_score(self, output):
         fn = getattr(self.loss_, "score_from_output", None)
         if fn is not None:
             return fn(output)
