@@ -1,9 +1,11 @@
 """Training callbacks of NeuralRanker (skorch callbacks)."""
 
+import math
+
 import torch
 from skorch.callbacks import Callback
 
-__all__ = ["WeightAveraging"]
+__all__ = ["CosineLR", "WeightAveraging"]
 
 
 class WeightAveraging(Callback):
@@ -99,3 +101,56 @@ class WeightAveraging(Callback):
     def on_train_end(self, net, **kwargs):
         self._swap_in_average(net)
         self.raw_ = None
+
+
+class CosineLR(Callback):
+    r"""Cosine decay of the learning rate over the epochs of a fit.
+
+    At the start of epoch :math:`e` (counted from 0 in each ``fit`` or
+    ``partial_fit`` call) of :math:`E` = ``net.max_epochs``, every parameter
+    group of the optimiser gets
+
+    .. math::
+        \eta_e = \eta_{\min} + \frac{\eta - \eta_{\min}}{2}
+        \left(1 + \cos\frac{\pi e}{E}\right),
+
+    :math:`\eta` being ``net.lr``: the full rate in the first epoch, decaying
+    smoothly towards ``min_lr``. Large steps early and small ones late let a
+    fixed number of epochs settle into a good region without early stopping
+    (Loshchilov and Hutter, "SGDR", ICLR 2017, without restarts). It reads
+    ``max_epochs`` when training starts, so ``set_params(max_epochs=...)``
+    is honoured.
+
+    Parameters
+    ----------
+    min_lr : float, default=0.0
+        The rate the decay tends to.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrank.estimators import NeuralRanker
+    >>> from skrank.estimators._callbacks import CosineLR
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(60, 3)), rng.integers(0, 3, 60)
+    >>> ranker = NeuralRanker(lr_schedule=None, callbacks=[CosineLR()], lr=0.1,
+    ...                       max_epochs=4, random_state=0)
+    >>> _ = ranker.fit(X, y, np.repeat(np.arange(6), 10))
+    >>> [round(row["lr"], 4) for row in ranker.history]
+    [0.1, 0.0854, 0.05, 0.0146]
+    """
+
+    def __init__(self, min_lr=0.0):
+        self.min_lr = min_lr
+
+    def on_train_begin(self, net, **kwargs):
+        self.epoch_ = 0
+
+    def on_epoch_begin(self, net, **kwargs):
+        total = max(int(net.max_epochs), 1)
+        cos = 0.5 * (1.0 + math.cos(math.pi * min(self.epoch_, total) / total))
+        lr = self.min_lr + (float(net.lr) - self.min_lr) * cos
+        for group in net.optimizer_.param_groups:
+            group["lr"] = lr
+        net.history.record("lr", lr)
+        self.epoch_ += 1

@@ -133,9 +133,9 @@ class MLPScorer(nn.Module):
         mode only (``module.train()``), a data augmentation that smooths the
         learned function (Qin et al., ICLR 2021); meant for standardised
         inputs. Prediction never adds noise.
-    n_members : int, default=1
+    n_members : int, default=5
         Number of independently initialised networks of this shape, an
-        ensemble in one module. The output has ``n_members * n_outputs``
+        ensemble in one module (1: a single network). The output has ``n_members * n_outputs``
         columns (member by member); :class:`NeuralRanker` trains each member
         on its own loss (the mean of the members' losses: their gradients do
         not mix) and scores with the mean of the members' scores, so the
@@ -145,9 +145,11 @@ class MLPScorer(nn.Module):
     --------
     >>> import torch
     >>> from skrank.estimators import MLPScorer
-    >>> mlp = MLPScorer(n_features=5, hidden_sizes=(8,))
+    >>> mlp = MLPScorer(n_features=5, hidden_sizes=(8,), n_members=1)
     >>> mlp(torch.zeros(3, 4, 5)).shape
     torch.Size([3, 4, 1])
+    >>> MLPScorer(n_features=5, hidden_sizes=(8,))(torch.zeros(3, 4, 5)).shape
+    torch.Size([3, 4, 5])
     """
 
     context_aware = False
@@ -161,7 +163,7 @@ class MLPScorer(nn.Module):
         dropout=0.0,
         norm=None,
         input_noise=0.0,
-        n_members=1,
+        n_members=5,
     ):
         super().__init__()
         self.input_noise = float(input_noise)
