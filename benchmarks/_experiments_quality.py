@@ -39,11 +39,11 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from skrank.datasets import load_letor_fold, make_ranking  # noqa: E402
-from skrank.metrics import ndcg_score  # noqa: E402
+from skrank.datasets import load_letor_fold, make_ranking
+from skrank.metrics import ndcg_score
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parent.parent
@@ -286,6 +286,10 @@ CONFIGS = {
         "validation_fraction": None,
         "batch_size": 16,
     },
+    # the chosen defaults (NeuralRanker() after this round) and variants of it
+    "defaults": {},
+    "J_lambdarank": {"loss": "lambdarank"},
+    "K_m10_64": {"module__hidden_sizes": (64, 32), "module__n_members": 10},
     "mlp_log1p_lambdarank": {"input_transform": "log1p", "loss": "lambdarank"},
 }
 
@@ -293,9 +297,7 @@ CONFIGS = {
 def make_ranker(config, seed):
     from skrank.estimators import NeuralRanker
 
-    kwargs = {
-        k: v for k, v in config.items() if k not in ("members", "cosine", "ema")
-    }
+    kwargs = {k: v for k, v in config.items() if k not in ("members", "cosine", "ema")}
     if config.get("ema"):
         from skrank.estimators._callbacks import WeightAveraging
 

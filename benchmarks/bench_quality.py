@@ -49,9 +49,9 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from scipy import stats  # noqa: E402
+import numpy as np
+import torch
+from scipy import stats
 
 torch.set_num_threads(1)
 
@@ -227,9 +227,7 @@ def paired(results, baseline):
         w_p.append(stats.wilcoxon(diff).pvalue if np.any(diff) else 1.0)
         rows[name] = float(np.mean(diff))
     t_adj, w_adj = holm(t_p), holm(w_p)
-    return {
-        n: (rows[n], float(t_adj[i]), float(w_adj[i])) for i, n in enumerate(names)
-    }
+    return {n: (rows[n], float(t_adj[i]), float(w_adj[i])) for i, n in enumerate(names)}
 
 
 def fmt_p(p):

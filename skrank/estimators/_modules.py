@@ -135,11 +135,12 @@ class MLPScorer(nn.Module):
         inputs. Prediction never adds noise.
     n_members : int, default=5
         Number of independently initialised networks of this shape, an
-        ensemble in one module (1: a single network). The output has ``n_members * n_outputs``
-        columns (member by member); :class:`NeuralRanker` trains each member
-        on its own loss (the mean of the members' losses: their gradients do
-        not mix) and scores with the mean of the members' scores, so the
-        members differ by their initial weights and input noise.
+        ensemble in one module (1: a single network). The output has
+        ``n_members * n_outputs`` columns (member by member);
+        :class:`NeuralRanker` trains each member on its own loss (the mean
+        of the members' losses: their gradients do not mix) and scores with
+        the mean of the members' scores, so the members differ by their
+        initial weights and input noise.
 
     Examples
     --------
@@ -186,7 +187,10 @@ class MLPScorer(nn.Module):
         if self.n_members == 1:
             return self.layers(_add_noise(X, self.input_noise, self.training))
         return torch.cat(
-            [net(_add_noise(X, self.input_noise, self.training)) for net in self.members],
+            [
+                net(_add_noise(X, self.input_noise, self.training))
+                for net in self.members
+            ],
             dim=-1,
         )
 

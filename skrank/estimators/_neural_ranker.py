@@ -51,7 +51,7 @@ def _n_members(module):
     return int(getattr(module, "n_members", 1))
 
 
-def _make_input_transform(spec):
+def _make_input_transform(spec, sparse=False):
     """A fresh transformer from the ``input_transform`` parameter."""
     if spec is None:
         return None
@@ -62,7 +62,7 @@ def _make_input_transform(spec):
     if spec == "standard":
         from sklearn.preprocessing import StandardScaler
 
-        return StandardScaler()
+        return StandardScaler(with_mean=not sparse)
     from sklearn.base import clone
 
     return clone(spec)
@@ -138,10 +138,11 @@ class NeuralRanker(NeuralNet):
     ----------
     module : torch module class or instance, default=MLPScorer
         The scorer (by default an ensemble of 5 MLPs with hidden layers
-        (128, 64), see :class:`MLPScorer`'s ``n_members``). Row-wise modules map ``[..., n_features]`` to
-        ``[..., n_outputs]``; context-aware modules (class attribute
-        ``context_aware = True``, e.g. :class:`AttentionScorer`) are called
-        as ``module(X, mask)`` on padded lists. If the class takes
+        (128, 64), see :class:`MLPScorer`'s ``n_members``). Row-wise modules
+        map ``[..., n_features]`` to ``[..., n_outputs]``; context-aware
+        modules (class attribute ``context_aware = True``, e.g.
+        :class:`AttentionScorer`) are called as ``module(X, mask)`` on padded
+        lists. If the class takes
         ``n_features`` / ``n_outputs`` they are filled in from the data and
         the loss. Set module parameters as ``module__hidden_sizes=(64,)``.
     loss : str, loss class, loss instance or callable, default="listnet"
@@ -205,8 +206,10 @@ default="log1p"
         ``"log1p"`` is :class:`skrank.preprocessing.SymmetricLog1p`
         (``sign(x) * log1p(|x|)``, then standardisation), which makes the
         defaults insensitive to the scale and tails of raw features;
-        ``"standard"`` is scikit-learn's ``StandardScaler``; a transformer
-        instance is cloned; None feeds ``X`` as given.
+        ``"standard"`` is scikit-learn's ``StandardScaler`` (not centred for
+        sparse ``X``, which stays sparse, as with ``"log1p"``: a sparse and a
+        dense copy of the same data then train slightly different models); a
+        transformer instance is cloned; None feeds ``X`` as given.
     lr_schedule : {"cosine"} or None, default="cosine"
         ``"cosine"`` decays the learning rate from ``lr`` towards 0 over
         ``max_epochs`` epochs (:class:`~skrank.estimators._callbacks.CosineLR`);
@@ -463,7 +466,9 @@ default="log1p"
         )
         # [quality] the input transform is fitted with the features (reset).
         if reset:
-            self.input_transform_ = _make_input_transform(self.input_transform)
+            self.input_transform_ = _make_input_transform(
+                self.input_transform, sparse=sp.issparse(X)
+            )
             if self.input_transform_ is not None:
                 self.input_transform_.fit(X)
         transform = getattr(self, "input_transform_", None)

@@ -309,5 +309,3 @@ def _symlog(X):
         X.data = np.sign(X.data) * np.log1p(np.abs(X.data))
         return X
     return np.sign(X) * np.log1p(np.abs(X))
-
-

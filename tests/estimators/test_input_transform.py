@@ -92,3 +92,16 @@ def test_weight_averaging_decay_zero_is_plain_training(data):
         callbacks=[WeightAveraging(decay=0.0)], random_state=0, **SMALL
     ).fit(X, y, groups)
     np.testing.assert_allclose(plain.predict(X), averaged.predict(X), rtol=1e-5)
+
+
+@pytest.mark.parametrize("spec", ["log1p", "standard"])
+def test_input_transform_keeps_sparse_input_sparse(data, spec):
+    import scipy.sparse as sp
+
+    X, y, groups = data
+    Xs = sp.csr_matrix(np.where(X > 0.5, X, 0.0))
+    ranker = NeuralRanker(input_transform=spec, random_state=0, **SMALL)
+    scores = ranker.fit(Xs, y, groups).predict(Xs)
+    assert np.all(np.isfinite(scores))
+    # sparse input is scaled, not centred: it stays sparse
+    assert sp.issparse(ranker.input_transform_.transform(Xs))
