@@ -27,7 +27,11 @@ train / vali / test. Usage::
         --data mq1,mq2,syn_base --seeds 0,1,2 [--test]
 
 Results are appended as JSON lines to
-``benchmarks/results/quality_experiments.jsonl``. One torch thread.
+``benchmarks/results/quality_experiments.jsonl``; ``--summary [CONFIG ...]``
+prints the mean validation NDCG@10 per configuration and data set (with the
+number of seeds). One torch thread. ``lgbm`` is LGBMRanker early-stopped on
+the validation part itself (so its validation score is optimistic), and
+``lgbm100`` LightGBM's defaults (100 trees, no early stopping).
 """
 
 import argparse
@@ -289,15 +293,42 @@ CONFIGS = {
     # the chosen defaults (NeuralRanker() after this round) and variants of it
     "defaults": {},
     "J_lambdarank": {"loss": "lambdarank"},
+    "L_m10": {"module__n_members": 10},
+    "N_bag08": {"bag": 0.8},
+    "N_bag05": {"bag": 0.5},
+    "M_10ep": {"max_epochs": 10},
     "K_m10_64": {"module__hidden_sizes": (64, 32), "module__n_members": 10},
     "mlp_log1p_lambdarank": {"input_transform": "log1p", "loss": "lambdarank"},
 }
 
 
+def _bagged_ranker_class(keep):
+    """NeuralRanker whose ensemble members each see a random share of queries."""
+    from skrank.estimators import NeuralRanker
+
+    class BaggedRanker(NeuralRanker):
+        def get_loss(self, y_pred, y_true, X=None, training=False):
+            members = int(getattr(self.module_, "n_members", 1))
+            if not training or members == 1:
+                return super().get_loss(y_pred, y_true, X=X, training=training)
+            parts = y_pred.unflatten(-1, (members, -1)).unbind(-2)
+            kept = torch.rand(members, X.mask.shape[0]) < keep
+            total = 0.0
+            for m, part in enumerate(parts):
+                mask = X.mask & kept[m][:, None]
+                total = total + self._member_loss(part, y_true, mask)
+            return total / members
+
+    return BaggedRanker
+
+
 def make_ranker(config, seed):
     from skrank.estimators import NeuralRanker
 
-    kwargs = {k: v for k, v in config.items() if k not in ("members", "cosine", "ema")}
+    if config.get("bag"):
+        NeuralRanker = _bagged_ranker_class(config["bag"])
+    skip = ("members", "cosine", "ema", "bag")
+    kwargs = {k: v for k, v in config.items() if k not in skip}
     if config.get("ema"):
         from skrank.estimators._callbacks import WeightAveraging
 
@@ -375,13 +406,33 @@ def run(name, data, seed, test):
     return row
 
 
+def print_summary(configs=None):
+    """Mean validation NDCG@10 per configuration and data set (``/n`` seeds)."""
+    rows = [json.loads(line) for line in OUT.read_text().splitlines()]
+    by = {}
+    for r in rows:
+        by.setdefault(r["config"], {}).setdefault(r["data"], []).append(r["vali"])
+    names = list(DATASETS)
+    print("| config | " + " | ".join(names) + " | MQ2008 mean |")
+    print("|---" * (len(names) + 2) + "|")
+    for config in configs or by:
+        d = by.get(config, {})
+        cells = [f"{np.mean(d[n]):.4f}/{len(d[n])}" if n in d else "-" for n in names]
+        mq = [np.mean(d[n]) for n in names[:5] if n in d]
+        mean = f"{np.mean(mq):.4f}" if len(mq) == 5 else "-"
+        print(f"| {config} | " + " | ".join(cells) + f" | {mean} |")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser()
-    parser.add_argument("configs", nargs="+")
+    parser.add_argument("configs", nargs="*")
+    parser.add_argument("--summary", action="store_true", help="print the table")
     parser.add_argument("--data", default="mq1,mq2,syn_base,syn_raw,syn_short")
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--test", action="store_true")
     args = parser.parse_args(argv)
+    if args.summary:
+        return print_summary(args.configs)
     for name in args.configs:
         rows = []
         for data in args.data.split(","):

@@ -199,8 +199,7 @@ class NeuralRanker(NeuralNet):
         Show a progress bar per epoch (needs ``tqdm``).
     device : str or torch.device, default="cpu"
         Where the module and the data live during fit.
-    input_transform : {"log1p", "standard"}, transformer or None, \
-default="log1p"
+    input_transform : {"log1p", "standard"}, transformer or None, default="log1p"
         Fitted on the training features in ``fit`` and applied to every
         ``X`` the estimator sees (``fit``, ``eval_set``, ``predict``):
         ``"log1p"`` is :class:`skrank.preprocessing.SymmetricLog1p`
