@@ -295,6 +295,8 @@ CONFIGS = {
     "J_lambdarank": {"loss": "lambdarank"},
     "L_m10": {"module__n_members": 10},
     "N_bag08": {"bag": 0.8},
+    "O_bs64": {"batch_size": 64},
+    "P_lambdaloss": {"loss": "lambdaloss"},
     "N_bag05": {"bag": 0.5},
     "M_10ep": {"max_epochs": 10},
     "K_m10_64": {"module__hidden_sizes": (64, 32), "module__n_members": 10},
