@@ -446,7 +446,10 @@ def _dump(name, results):
         k: {**{kk: vv for kk, vv in v.items() if kk != "pq"}, "pq": v["pq"].tolist()}
         for k, v in results.items()
     }
-    (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=1) + "\n")
+    # one line per model: the per-query scores are long
+    lines = [f" {json.dumps(k)}: {json.dumps(v)}" for k, v in data.items()]
+    text = "{\n" + ",\n".join(lines) + "\n}\n"
+    (RESULTS / f"{name}.json").write_text(text)
 
 
 if __name__ == "__main__":
