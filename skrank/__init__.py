@@ -6,19 +6,22 @@ Data are per-query: a feature row per document ``X``, a graded relevance label
 - :mod:`skrank.metrics`: per-query ranking metrics and scorers.
 - :mod:`skrank.losses`: ranking losses as torch modules.
 - :mod:`skrank.estimators`: :class:`NeuralRanker` and scorer modules.
+- :mod:`skrank.preprocessing`: per-query normalisation and the symmetric log
+  transform, as scikit-learn transformers.
 - :mod:`skrank.datasets`: LETOR/SVMlight loaders and a synthetic generator.
 - :mod:`skrank.model_selection`: query-aware comparison of rankers.
 - :mod:`skrank.inspection`: permutation importance scored per query.
 - :mod:`skrank.utils`: the query index.
 
-The numpy layers (metrics, datasets, model_selection, utils) never import
-torch: ``skrank.losses``, ``skrank.estimators`` and ``NeuralRanker`` load on
-first access (PEP 562), so a LightGBM user pays nothing for torch.
+The numpy layers (metrics, preprocessing, datasets, model_selection,
+inspection, utils) never import torch: ``skrank.losses``, ``skrank.estimators`` and
+``NeuralRanker`` load on first access (PEP 562), so a LightGBM user pays
+nothing for torch.
 """
 
 import importlib
 
-from . import datasets, inspection, metrics, model_selection, utils
+from . import datasets, inspection, metrics, model_selection, preprocessing, utils
 from ._version import __version__
 
 _LAZY_SUBMODULES = ("estimators", "losses")
@@ -45,5 +48,6 @@ __all__ = [
     "losses",
     "metrics",
     "model_selection",
+    "preprocessing",
     "utils",
 ]

@@ -22,6 +22,7 @@ SUBPACKAGES = [
     "skrank.losses",
     "skrank.metrics",
     "skrank.model_selection",
+    "skrank.preprocessing",
     "skrank.utils",
 ]
 PUBLIC_MODULES = ["skrank", *SUBPACKAGES]
@@ -309,7 +310,7 @@ def test_numpy_layers_import_without_torch():
     # user must not pay for importing it. Checked in a fresh interpreter.
     code = (
         "import sys, skrank, skrank.metrics, skrank.datasets, "
-        "skrank.model_selection, skrank.utils\n"
+        "skrank.model_selection, skrank.preprocessing, skrank.utils\n"
         "loaded = sorted(m for m in ('torch', 'skorch') if m in sys.modules)\n"
         "assert not loaded, loaded\n"
         "skrank.NeuralRanker\n"

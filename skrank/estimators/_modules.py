@@ -65,6 +65,32 @@ def _norm(norm, size):
     )
 
 
+def _add_noise(X, std, training):
+    """``X`` plus Gaussian noise of standard deviation ``std`` when training."""
+    if not training or std <= 0:
+        return X
+    return X + std * torch.randn_like(X)
+
+
+def _mlp(n_features, n_outputs, hidden_sizes, activation, dropout, norm):
+    """``[Linear -> [norm] -> activation -> [dropout]] * k -> Linear``."""
+    layers = []
+    size = int(n_features)
+    for width in hidden_sizes:
+        layers.append(nn.Linear(size, int(width)))
+        normalisation = _norm(norm, int(width))
+        if isinstance(normalisation, nn.BatchNorm1d):
+            normalisation = _BatchNormAnyShape(normalisation)
+        if normalisation is not None:
+            layers.append(normalisation)
+        layers.append(_activation(activation))
+        if dropout:
+            layers.append(nn.Dropout(float(dropout)))
+        size = int(width)
+    layers.append(nn.Linear(size, int(n_outputs)))
+    return nn.Sequential(*layers)
+
+
 class _BatchNormAnyShape(nn.Module):
     """BatchNorm1d over the last axis of a tensor of any rank."""
 
@@ -102,14 +128,29 @@ class MLPScorer(nn.Module):
     norm : {"batch", "layer"} or None, default=None
         Normalisation inside each hidden block. Batch statistics are taken
         over the real documents of a batch only.
+    input_noise : float, default=0.0
+        Standard deviation of Gaussian noise added to the inputs in training
+        mode only (``module.train()``), a data augmentation that smooths the
+        learned function (Qin et al., ICLR 2021); meant for standardised
+        inputs. Prediction never adds noise.
+    n_members : int, default=5
+        Number of independently initialised networks of this shape, an
+        ensemble in one module (1: a single network). The output has
+        ``n_members * n_outputs`` columns (member by member);
+        :class:`NeuralRanker` trains each member on its own loss (the mean
+        of the members' losses: their gradients do not mix) and scores with
+        the mean of the members' scores, so the members differ by their
+        initial weights and input noise.
 
     Examples
     --------
     >>> import torch
     >>> from skrank.estimators import MLPScorer
-    >>> mlp = MLPScorer(n_features=5, hidden_sizes=(8,))
+    >>> mlp = MLPScorer(n_features=5, hidden_sizes=(8,), n_members=1)
     >>> mlp(torch.zeros(3, 4, 5)).shape
     torch.Size([3, 4, 1])
+    >>> MLPScorer(n_features=5, hidden_sizes=(8,))(torch.zeros(3, 4, 5)).shape
+    torch.Size([3, 4, 5])
     """
 
     context_aware = False
@@ -122,42 +163,62 @@ class MLPScorer(nn.Module):
         activation="relu",
         dropout=0.0,
         norm=None,
+        input_noise=0.0,
+        n_members=5,
     ):
         super().__init__()
-        layers = []
-        size = int(n_features)
-        for width in hidden_sizes:
-            layers.append(nn.Linear(size, int(width)))
-            normalisation = _norm(norm, int(width))
-            if isinstance(normalisation, nn.BatchNorm1d):
-                normalisation = _BatchNormAnyShape(normalisation)
-            if normalisation is not None:
-                layers.append(normalisation)
-            layers.append(_activation(activation))
-            if dropout:
-                layers.append(nn.Dropout(float(dropout)))
-            size = int(width)
-        layers.append(nn.Linear(size, int(n_outputs)))
-        self.layers = nn.Sequential(*layers)
+        self.input_noise = float(input_noise)
+        self.n_members = int(n_members)
+        if self.n_members < 1:
+            raise ValueError(
+                "The 'n_members' parameter of MLPScorer must be an int in the "
+                f"range [1, inf). Got {n_members!r} instead."
+            )
+        networks = [
+            _mlp(n_features, n_outputs, hidden_sizes, activation, dropout, norm)
+            for _ in range(self.n_members)
+        ]
+        if self.n_members == 1:
+            self.layers = networks[0]
+        else:
+            self.members = nn.ModuleList(networks)
 
     def forward(self, X):
-        return self.layers(X)
+        if self.n_members == 1:
+            return self.layers(_add_noise(X, self.input_noise, self.training))
+        return torch.cat(
+            [
+                net(_add_noise(X, self.input_noise, self.training))
+                for net in self.members
+            ],
+            dim=-1,
+        )
 
 
 class AttentionScorer(nn.Module):
-    r"""Context-aware scorer: self-attention over the documents of a query.
+    r"""Context-aware scorer: a document MLP crossed with list self-attention.
 
-    Features are projected to ``d_model``, passed through
-    ``n_layers`` Transformer encoder layers that attend over the real
-    documents of the same query (padding is masked with
-    ``src_key_padding_mask``), and mapped to ``n_outputs`` by a linear head,
-    as the Transformer scorer of allRank [1]_:
+    Two towers meet in a *latent cross* (Qin et al. [1]_, after Beutel et
+    al.'s latent cross for recommender context):
+
+    - the **document tower**, an MLP on each document alone, gives
+      :math:`h_i = \mathrm{MLP}(x_i) \in \mathbb{R}^{d}`;
+    - the **list tower** projects the features to ``d_model`` and passes them
+      through ``n_layers`` Transformer encoder layers that attend over the real
+      documents of the same query (padding masked), giving
+      :math:`a_i \in \mathbb{R}^{d}`: document :math:`i` seen against the
+      others of its list;
+
+    and the score is a linear head on their elementwise product,
 
     .. math::
-        f(X)_i = W_o \, \mathrm{Enc}(X W_p)_i + b_o
+        f(X)_i = W_o \, \big(h_i \odot (1 + a_i)\big) + b_o,
 
-    There is no positional encoding: the score of a document does not depend
-    on its position in the input list, only on the set of documents.
+    so the list context rescales the document's own representation instead of
+    replacing it: with :math:`a_i = 0` the scorer is the plain MLP.
+    ``latent_cross=False`` gives the plain self-attention scorer of allRank
+    [2]_, :math:`f(X)_i = W_o a_i + b_o`. There is no positional encoding:
+    a document's score depends on the set of documents, not on their order.
 
     Parameters
     ----------
@@ -166,7 +227,7 @@ class AttentionScorer(nn.Module):
     n_outputs : int, default=1
         Outputs per document (filled in from the loss).
     d_model : int, default=64
-        Width of the encoder.
+        Width of the encoder and of the crossed representations.
     n_heads : int, default=4
         Attention heads (must divide ``d_model``).
     n_layers : int, default=2
@@ -175,10 +236,21 @@ class AttentionScorer(nn.Module):
         Width of the encoder's feed-forward blocks.
     dropout : float, default=0.1
         Dropout inside the encoder.
+    hidden_sizes : tuple of int, default=(128,)
+        Hidden layers of the document tower before its final
+        ``Linear -> ReLU`` to ``d_model`` (unused without latent cross).
+    latent_cross : bool, default=True
+        Cross the two towers; False scores from the encoder alone.
+    input_noise : float, default=0.0
+        Standard deviation of Gaussian noise added to the inputs in training
+        mode only (see :class:`MLPScorer`).
 
     References
     ----------
-    .. [1] P. Pobrotyn, T. Bartczak, M. Synowiec, R. Białobrzeski and
+    .. [1] Z. Qin, L. Yan, H. Zhuang, Y. Tay, R. K. Pasumarthi, X. Wang,
+       M. Bendersky and M. Najork, "Are Neural Rankers still Outperformed by
+       Gradient Boosted Decision Trees?", ICLR 2021.
+    .. [2] P. Pobrotyn, T. Bartczak, M. Synowiec, R. Białobrzeski and
        J. Bojar, "Context-Aware Learning to Rank with Self-Attention",
        SIGIR eCom 2020.
 
@@ -203,11 +275,16 @@ class AttentionScorer(nn.Module):
         n_layers=2,
         dim_feedforward=128,
         dropout=0.1,
+        hidden_sizes=(128,),
+        latent_cross=True,
+        input_noise=0.0,
     ):
         super().__init__()
-        self.project = nn.Linear(int(n_features), int(d_model))
+        d_model = int(d_model)
+        self.input_noise = float(input_noise)
+        self.project = nn.Linear(int(n_features), d_model)
         layer = nn.TransformerEncoderLayer(
-            d_model=int(d_model),
+            d_model=d_model,
             nhead=int(n_heads),
             dim_feedforward=int(dim_feedforward),
             dropout=float(dropout),
@@ -216,11 +293,21 @@ class AttentionScorer(nn.Module):
         self.encoder = nn.TransformerEncoder(
             layer, num_layers=int(n_layers), enable_nested_tensor=False
         )
-        self.head = nn.Linear(int(d_model), int(n_outputs))
+        self.document = None
+        if latent_cross:
+            layers = []
+            size = int(n_features)
+            for width in (*hidden_sizes, d_model):
+                layers += [nn.Linear(size, int(width)), nn.ReLU()]
+                size = int(width)
+            self.document = nn.Sequential(*layers)
+        self.head = nn.Linear(d_model, int(n_outputs))
 
     def forward(self, X, mask=None):
         if mask is None:
             mask = torch.ones(X.shape[:-1], dtype=torch.bool, device=X.device)
-        h = self.project(X)
-        h = self.encoder(h, src_key_padding_mask=~mask)
-        return self.head(h)
+        X = _add_noise(X, self.input_noise, self.training)
+        a = self.encoder(self.project(X), src_key_padding_mask=~mask)
+        if self.document is None:
+            return self.head(a)
+        return self.head(self.document(X) * (1.0 + a))

@@ -21,7 +21,17 @@ from skrank.estimators._data import QueryDataset, subsample_lists
 from skrank.metrics import ndcg_score, ndcg_scorer
 from skrank.utils import QueryIndex
 
-FAST = dict(max_epochs=3, batch_size=8, module__hidden_sizes=(8,), random_state=0)
+# The mechanics tested here (early stopping, checkpoints, weights of
+# ``module_.layers``) need an internal validation split and a single network,
+# which the defaults of issue 10 no longer give: pinned explicitly.
+FAST = dict(
+    max_epochs=3,
+    batch_size=8,
+    module__hidden_sizes=(8,),
+    module__n_members=1,
+    validation_fraction=0.1,
+    random_state=0,
+)
 
 
 def make_data(n_queries=20, size=12, n_features=5, seed=0, shuffle=True):
@@ -76,7 +86,7 @@ def test_predict_row_order_with_shuffled_noncontiguous_groups():
     model = ranker().fit(X, y, g)
     full = model.predict(X)
     perm = np.random.default_rng(3).permutation(X.shape[0])
-    np.testing.assert_allclose(model.predict(X[perm]), full[perm], rtol=1e-5)
+    np.testing.assert_allclose(model.predict(X[perm]), full[perm], rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(model.predict(X, groups=g), full, rtol=1e-6)
     assert full.shape == (X.shape[0],)
     assert full.dtype == np.float64
@@ -85,8 +95,10 @@ def test_predict_row_order_with_shuffled_noncontiguous_groups():
 def test_sparse_equals_dense():
     X, y, g = make_data()
     X[np.abs(X) < 0.7] = 0
-    dense = ranker().fit(X, y, g)
-    sparse = ranker().fit(sp.csr_matrix(X), y, g)
+    # no input transform: the default one centres dense input only (centring
+    # would densify a sparse matrix), see test_input_transform.py
+    dense = ranker(input_transform=None).fit(X, y, g)
+    sparse = ranker(input_transform=None).fit(sp.csr_matrix(X), y, g)
     np.testing.assert_allclose(
         dense.predict(X), sparse.predict(sp.csr_matrix(X)), rtol=1e-5, atol=1e-6
     )
@@ -104,8 +116,11 @@ def test_pandas_input_and_feature_names():
 
 def test_float32_and_float64_agree():
     X, y, g = make_data()
-    p64 = ranker().fit(X, y, g).predict(X)
-    p32 = ranker().fit(X.astype(np.float32), y, g).predict(X.astype(np.float32))
+    # no input transform: fitted in float32 it differs from float64 by
+    # rounding, which training amplifies beyond the tolerance
+    p64 = ranker(input_transform=None).fit(X, y, g).predict(X)
+    X32 = X.astype(np.float32)
+    p32 = ranker(input_transform=None).fit(X32, y, g).predict(X32)
     np.testing.assert_allclose(p64, p32, rtol=1e-5, atol=1e-6)
 
 
@@ -561,7 +576,7 @@ def test_modules_validate_parameters():
     with pytest.raises(ValueError, match="The 'activation' parameter must be"):
         MLPScorer(3, activation="swish2")
     for norm in ["batch", "layer"]:
-        out = MLPScorer(3, hidden_sizes=(4,), norm=norm)(torch.zeros(5, 3))
+        out = MLPScorer(3, hidden_sizes=(4,), norm=norm, n_members=1)(torch.zeros(5, 3))
         assert out.shape == (5, 1)
 
 

@@ -1,0 +1,455 @@
+"""Validation experiments behind NeuralRanker's defaults (issue 10).
+
+The protocol: every configuration is trained on a data set's *training*
+part only (NeuralRanker makes its own internal validation split, as a user
+who does not tune would get) and scored by NDCG@10 on the *validation* part.
+Test parts are only read with ``--test``, for the final chosen defaults.
+
+Data sets (``DATASETS``), chosen to differ in shape:
+
+- ``mq1`` .. ``mq5``: MQ2008 folds (train.txt / vali.txt / test.txt): 46
+  query-normalised features in [0, 1], labels 0-2, ~19 documents a query,
+  ~28% queries without a relevant document.
+- ``syn_base``: make_ranking, 500 queries, 20 standard-normal features, lists
+  of 5-50, labels 0-4, noise 0.5.
+- ``syn_raw``: make_ranking, 300 queries, 30 features turned raw and
+  heavy-tailed (``exp(a x) * 10**b`` with per-feature a, b; a third of them
+  sparse: ``max(x - 1, 0)`` before the exponent, ~85% zeros), heavy-tailed
+  list lengths 10-120, labels 0-2, noise 1.0.
+- ``syn_short``: make_ranking, 800 queries, 10 features scaled by 100 and
+  shifted by 1000 (unnormalised), short lists 2-12, labels 0-3, strong
+  query effect, noise 0.3.
+
+Each synthetic set is one make_ranking draw split by query 60/20/20 into
+train / vali / test. Usage::
+
+    python benchmarks/_experiments_quality.py CONFIG [CONFIG ...] \
+        --data mq1,mq2,syn_base --seeds 0,1,2 [--test]
+
+Results are appended as JSON lines to
+``benchmarks/results/quality_experiments.jsonl``; ``--summary [CONFIG ...]``
+prints the mean validation NDCG@10 per configuration and data set (with the
+number of seeds). One torch thread. ``lgbm`` is LGBMRanker early-stopped on
+the validation part itself (so its validation score is optimistic), and
+``lgbm100`` LightGBM's defaults (100 trees, no early stopping).
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np
+import torch
+
+from skrank.datasets import load_letor_fold, make_ranking
+from skrank.metrics import ndcg_score
+
+torch.set_num_threads(1)
+ROOT = Path(__file__).resolve().parent.parent
+MQ2008 = Path(os.environ.get("SKRANK_MQ2008", ROOT.parent / "shared/data/MQ2008"))
+CACHE = Path(os.environ.get("SKRANK_CACHE", "/tmp/skq"))
+OUT = ROOT / "benchmarks" / "results" / "quality_experiments.jsonl"
+
+
+def _split_by_query(X, y, g, seed):
+    rng = np.random.default_rng(seed)
+    queries = rng.permutation(np.unique(g))
+    n = len(queries)
+    cuts = [queries[: int(0.6 * n)], queries[int(0.6 * n) : int(0.8 * n)]]
+    cuts.append(queries[int(0.8 * n) :])
+    parts = []
+    for qs in cuts:
+        rows = np.isin(g, qs)
+        parts.append((X[rows].astype(np.float32), y[rows], g[rows]))
+    return parts
+
+
+def _syn_base():
+    X, y, g = make_ranking(500, 20, list_length=(5, 50), n_grades=5, random_state=1)
+    return _split_by_query(X, y, g, 1)
+
+
+def _syn_raw():
+    X, y, g = make_ranking(
+        300,
+        30,
+        n_informative=6,
+        list_length=(10, 120),
+        heavy_tailed=True,
+        n_grades=3,
+        noise=1.0,
+        random_state=2,
+    )
+    rng = np.random.default_rng(2)
+    a = rng.uniform(0.5, 2.0, X.shape[1])
+    b = rng.uniform(-2, 4, X.shape[1])
+    sparse = np.arange(X.shape[1]) % 3 == 2
+    Z = np.where(sparse, np.maximum(X - 1.0, 0.0), X)
+    X = np.where(sparse, np.expm1(a * Z), np.exp(a * Z)) * 10.0**b
+    return _split_by_query(X, y, g, 2)
+
+
+def _syn_short():
+    X, y, g = make_ranking(
+        800,
+        10,
+        n_informative=4,
+        list_length=(2, 12),
+        n_grades=4,
+        noise=0.3,
+        query_effect=2.0,
+        random_state=3,
+    )
+    return _split_by_query(100.0 * X + 1000.0, y, g, 3)
+
+
+def _mq(fold):
+    def load():
+        f = load_letor_fold(MQ2008 / f"Fold{fold}", dense=True, dtype=np.float32)
+        return [f.train, f.vali, f.test]
+
+    return load
+
+
+DATASETS = {f"mq{i}": _mq(i) for i in range(1, 6)}
+DATASETS.update(syn_base=_syn_base, syn_raw=_syn_raw, syn_short=_syn_short)
+
+
+def load(name):
+    path = CACHE / f"{name}.npz"
+    if path.exists():
+        d = np.load(path)
+        return [(d[f"X{i}"], d[f"y{i}"], d[f"g{i}"]) for i in range(3)]
+    parts = DATASETS[name]()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    arrays = {}
+    for i, (X, y, g) in enumerate(parts):
+        arrays.update({f"X{i}": X, f"y{i}": y, f"g{i}": np.asarray(g)})
+    np.savez(path, **arrays)
+    return load(name)
+
+
+# ----------------------------------------------------------------------
+# Configurations: NeuralRanker keyword arguments plus a few extras:
+# ``members`` (average of that many rankers with seeds seed*100 + m),
+# ``cosine`` (cosine learning-rate decay over max_epochs).
+# ----------------------------------------------------------------------
+OLD = {}
+CONFIGS = {
+    "lgbm": "lgbm",
+    "lgbm100": "lgbm100",
+    "old": {},
+    "old_log1p": {"input_transform": "log1p"},
+    "lin_lr": {"module__hidden_sizes": (), "lr": 1e-2, "batch_size": 16},
+    "lin_lr_log1p": {
+        "module__hidden_sizes": (),
+        "lr": 1e-2,
+        "batch_size": 16,
+        "input_transform": "log1p",
+    },
+    "mlp_log1p_noise": {"input_transform": "log1p", "module__input_noise": 0.1},
+    "mlp_log1p_v3": {"input_transform": "log1p", "validation_fraction": 0.3},
+    "mlp_log1p_lr3": {"input_transform": "log1p", "lr": 3e-3},
+    "mlp_log1p_lr3_noise": {
+        "input_transform": "log1p",
+        "lr": 3e-3,
+        "module__input_noise": 0.1,
+    },
+    "mlp_log1p_ens5": {"input_transform": "log1p", "members": 5},
+    "mlp_log1p_cos": {"input_transform": "log1p", "cosine": True, "max_epochs": 40},
+    "l_bs8": {"input_transform": "log1p", "batch_size": 8},
+    "l_bs8_p20": {"input_transform": "log1p", "batch_size": 8, "patience": 20},
+    "l_bs8_lr3_p20": {
+        "input_transform": "log1p",
+        "batch_size": 8,
+        "lr": 3e-3,
+        "patience": 20,
+    },
+    "l_bs8_wd": {
+        "input_transform": "log1p",
+        "batch_size": 8,
+        "optimizer__weight_decay": 1e-3,
+        "patience": 20,
+    },
+    "l_bs8_drop": {
+        "input_transform": "log1p",
+        "batch_size": 8,
+        "module__dropout": 0.2,
+        "patience": 20,
+    },
+    "l_bs8_n3": {
+        "input_transform": "log1p",
+        "batch_size": 8,
+        "module__input_noise": 0.3,
+        "patience": 20,
+    },
+    "l_bs8_gelu": {
+        "input_transform": "log1p",
+        "batch_size": 8,
+        "module__activation": "gelu",
+        "patience": 20,
+    },
+    "l_bs8_wide": {
+        "input_transform": "log1p",
+        "batch_size": 8,
+        "module__hidden_sizes": (256, 128),
+        "module__dropout": 0.2,
+        "patience": 20,
+    },
+    "l_bs8_ema": {"input_transform": "log1p", "batch_size": 8, "ema": 0.98},
+    "l_bs8_ema99": {
+        "input_transform": "log1p",
+        "batch_size": 8,
+        "ema": 0.995,
+        "patience": 20,
+    },
+    "l_ema": {"input_transform": "log1p", "ema": 0.98},
+    "l_m5": {"input_transform": "log1p", "module__n_members": 5},
+    "l_m5_h64": {
+        "input_transform": "log1p",
+        "module__n_members": 5,
+        "module__hidden_sizes": (64, 32),
+    },
+    "l_m5_n1": {
+        "input_transform": "log1p",
+        "module__n_members": 5,
+        "module__input_noise": 0.1,
+    },
+    "A_m5": {"input_transform": "log1p", "module__n_members": 5},
+    "B_m5_lr3e4": {
+        "input_transform": "log1p",
+        "module__n_members": 5,
+        "lr": 3e-4,
+        "patience": 15,
+    },
+    "C_m5_v2": {
+        "input_transform": "log1p",
+        "module__n_members": 5,
+        "validation_fraction": 0.2,
+        "patience": 15,
+    },
+    "D_m5_cos30": {
+        "input_transform": "log1p",
+        "module__n_members": 5,
+        "cosine": True,
+        "max_epochs": 30,
+        "validation_fraction": None,
+    },
+    "E_m5_cos15": {
+        "input_transform": "log1p",
+        "module__n_members": 5,
+        "cosine": True,
+        "max_epochs": 15,
+        "validation_fraction": None,
+    },
+    "F_m5_cos20": {
+        "input_transform": "log1p",
+        "module__n_members": 5,
+        "cosine": True,
+        "max_epochs": 20,
+        "validation_fraction": None,
+    },
+    "G_m5_cos15_n1": {
+        "input_transform": "log1p",
+        "module__n_members": 5,
+        "module__input_noise": 0.1,
+        "cosine": True,
+        "max_epochs": 15,
+        "validation_fraction": None,
+    },
+    "E1_cos15": {
+        "input_transform": "log1p",
+        "cosine": True,
+        "max_epochs": 15,
+        "validation_fraction": None,
+    },
+    "E_cos15_raw": {
+        "module__n_members": 5,
+        "cosine": True,
+        "max_epochs": 15,
+        "validation_fraction": None,
+    },
+    "H_lr2e3": {
+        "input_transform": "log1p",
+        "module__n_members": 5,
+        "cosine": True,
+        "max_epochs": 15,
+        "validation_fraction": None,
+        "lr": 2e-3,
+    },
+    "I_bs16": {
+        "input_transform": "log1p",
+        "module__n_members": 5,
+        "cosine": True,
+        "max_epochs": 15,
+        "validation_fraction": None,
+        "batch_size": 16,
+    },
+    # the chosen defaults (NeuralRanker() after this round) and variants of it
+    "defaults": {},
+    "J_lambdarank": {"loss": "lambdarank"},
+    "L_m10": {"module__n_members": 10},
+    "N_bag08": {"bag": 0.8},
+    "O_bs64": {"batch_size": 64},
+    "P_lambdaloss": {"loss": "lambdaloss"},
+    "N_bag05": {"bag": 0.5},
+    "M_10ep": {"max_epochs": 10},
+    "K_m10_64": {"module__hidden_sizes": (64, 32), "module__n_members": 10},
+    "mlp_log1p_lambdarank": {"input_transform": "log1p", "loss": "lambdarank"},
+}
+
+
+def _bagged_ranker_class(keep):
+    """NeuralRanker whose ensemble members each see a random share of queries."""
+    from skrank.estimators import NeuralRanker
+
+    class BaggedRanker(NeuralRanker):
+        def get_loss(self, y_pred, y_true, X=None, training=False):
+            members = int(getattr(self.module_, "n_members", 1))
+            if not training or members == 1:
+                return super().get_loss(y_pred, y_true, X=X, training=training)
+            parts = y_pred.unflatten(-1, (members, -1)).unbind(-2)
+            kept = torch.rand(members, X.mask.shape[0]) < keep
+            total = 0.0
+            for m, part in enumerate(parts):
+                mask = X.mask & kept[m][:, None]
+                total = total + self._member_loss(part, y_true, mask)
+            return total / members
+
+    return BaggedRanker
+
+
+def make_ranker(config, seed):
+    from skrank.estimators import NeuralRanker
+
+    if config.get("bag"):
+        NeuralRanker = _bagged_ranker_class(config["bag"])
+    skip = ("members", "cosine", "ema", "bag")
+    kwargs = {k: v for k, v in config.items() if k not in skip}
+    if config.get("ema"):
+        from skrank.estimators._callbacks import WeightAveraging
+
+        kwargs["callbacks"] = [WeightAveraging(config["ema"])]
+    if config.get("cosine"):
+        from skorch.callbacks import LRScheduler
+
+        kwargs["callbacks"] = [
+            LRScheduler(
+                policy=torch.optim.lr_scheduler.CosineAnnealingLR,
+                T_max=kwargs.get("max_epochs", 100),
+            )
+        ]
+    return NeuralRanker(random_state=seed, **kwargs)
+
+
+def _sizes(g):
+    _, starts, counts = np.unique(g, return_index=True, return_counts=True)
+    return counts[np.argsort(starts)]
+
+
+def fit_lgbm(train, vali, seed, early_stopping=True):
+    """LGBMRanker as in the issue's table: early-stopped on the vali part."""
+    import lightgbm as lgb
+
+    model = lgb.LGBMRanker(
+        n_estimators=300 if early_stopping else 100,
+        learning_rate=0.05 if early_stopping else 0.1,
+        num_leaves=15 if early_stopping else 31,
+        random_state=seed,
+        n_jobs=1,
+        verbose=-1,
+    )
+    kwargs = {}
+    if early_stopping:
+        kwargs = {
+            "eval_set": [vali[0]],
+            "eval_y": None,
+            "eval_group": [_sizes(vali[2])],
+            "eval_at": [10],
+            "callbacks": [lgb.early_stopping(30, verbose=False)],
+        }
+        kwargs["eval_set"] = [(vali[0], vali[1])]
+        del kwargs["eval_y"]
+    model.fit(train[0], train[1], group=_sizes(train[2]), **kwargs)
+    return model
+
+
+def fit_predict(config, train, others, seed):
+    if config in ("lgbm", "lgbm100"):
+        model = fit_lgbm(train, others[0], seed, early_stopping=config == "lgbm")
+        return [model.predict(o[0]) for o in others], [0]
+    members = config.get("members", 1)
+    preds = [np.zeros(len(o[1])) for o in others]
+    epochs = []
+    for m in range(members):
+        ranker = make_ranker(config, seed * 100 + m if members > 1 else seed)
+        ranker.fit(*train)
+        epochs.append(len(ranker.history))
+        for i, (X, _, g) in enumerate(others):
+            preds[i] += ranker.predict(X, groups=g) / members
+    return preds, epochs
+
+
+def run(name, data, seed, test):
+    parts = load(data)
+    others = [parts[1]] + ([parts[2]] if test else [])
+    t0 = time.perf_counter()
+    preds, epochs = fit_predict(CONFIGS[name], parts[0], others, seed)
+    fit_s = time.perf_counter() - t0
+    row = {"config": name, "data": data, "seed": seed, "fit_s": round(fit_s, 2)}
+    row["epochs"] = epochs
+    for label, part, p in zip(("vali", "test"), others, preds, strict=False):
+        row[label] = float(ndcg_score(part[1], p, part[2], k=10))
+    return row
+
+
+def print_summary(configs=None):
+    """Mean validation NDCG@10 per configuration and data set (``/n`` seeds)."""
+    rows = [json.loads(line) for line in OUT.read_text().splitlines()]
+    by = {}
+    for r in rows:
+        by.setdefault(r["config"], {}).setdefault(r["data"], []).append(r["vali"])
+    names = list(DATASETS)
+    print("| config | " + " | ".join(names) + " | MQ2008 mean |")
+    print("|---" * (len(names) + 2) + "|")
+    for config in configs or by:
+        d = by.get(config, {})
+        cells = [f"{np.mean(d[n]):.4f}/{len(d[n])}" if n in d else "-" for n in names]
+        mq = [np.mean(d[n]) for n in names[:5] if n in d]
+        mean = f"{np.mean(mq):.4f}" if len(mq) == 5 else "-"
+        print(f"| {config} | " + " | ".join(cells) + f" | {mean} |")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("configs", nargs="*")
+    parser.add_argument("--summary", action="store_true", help="print the table")
+    parser.add_argument("--data", default="mq1,mq2,syn_base,syn_raw,syn_short")
+    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--test", action="store_true")
+    args = parser.parse_args(argv)
+    if args.summary:
+        return print_summary(args.configs)
+    for name in args.configs:
+        rows = []
+        for data in args.data.split(","):
+            for seed in map(int, args.seeds.split(",")):
+                row = run(name, data, seed, args.test)
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+                with OUT.open("a") as f:
+                    f.write(json.dumps(row) + "\n")
+        by = {}
+        for r in rows:
+            by.setdefault(r["data"], []).append(r["vali"])
+        summary = " ".join(f"{d}={np.mean(v):.4f}" for d, v in by.items())
+        print(f"== {name}: {summary}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    main()

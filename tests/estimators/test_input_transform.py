@@ -1,0 +1,112 @@
+"""NeuralRanker's ``input_transform`` and the WeightAveraging callback."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.preprocessing import StandardScaler
+
+from skrank.datasets import make_ranking
+from skrank.estimators import NeuralRanker
+from skrank.estimators._callbacks import WeightAveraging
+from skrank.preprocessing import SymmetricLog1p
+
+SMALL = {
+    "max_epochs": 3,
+    "module__hidden_sizes": (8,),
+    "module__n_members": 1,
+    "batch_size": 8,
+}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_ranking(30, 4, list_length=(3, 10), random_state=0)
+
+
+@pytest.mark.parametrize(
+    "spec, cls",
+    [("log1p", SymmetricLog1p), ("standard", StandardScaler), (None, type(None))],
+)
+def test_input_transform_is_fitted_on_the_training_features(data, spec, cls):
+    X, y, groups = data
+    ranker = NeuralRanker(input_transform=spec, random_state=0, **SMALL)
+    ranker.fit(X, y, groups)
+    assert isinstance(ranker.input_transform_, cls)
+    if spec == "log1p":
+        np.testing.assert_allclose(
+            ranker.input_transform_.mean_, SymmetricLog1p().fit(X).mean_
+        )
+
+
+def test_input_transform_makes_fit_invariant_to_feature_scale(data):
+    # a positive rescaling of each feature before a log is nearly a shift,
+    # which standardisation removes; StandardScaler removes it exactly
+    X, y, groups = data
+    scale = np.array([1e-3, 1.0, 1e3, 1e5])
+    a = NeuralRanker(input_transform="standard", random_state=0, **SMALL)
+    b = clone(a)
+    pa = a.fit(X, y, groups).predict(X)
+    pb = b.fit(X * scale, y, groups).predict(X * scale)
+    np.testing.assert_allclose(pa, pb, rtol=1e-4, atol=1e-5)
+
+
+def test_input_transform_accepts_a_transformer_and_clones_it(data):
+    X, y, groups = data
+    scaler = StandardScaler()
+    ranker = NeuralRanker(input_transform=scaler, random_state=0, **SMALL)
+    ranker.fit(X, y, groups)
+    assert ranker.input_transform_ is not scaler
+    assert not hasattr(scaler, "mean_")
+
+
+def test_input_transform_bad_value(data):
+    X, y, groups = data
+    with pytest.raises(ValueError, match="The 'input_transform' parameter of Neural"):
+        NeuralRanker(input_transform="log", **SMALL).fit(X, y, groups)
+
+
+def test_input_transform_applies_to_eval_set(data):
+    X, y, groups = data
+    ranker = NeuralRanker(input_transform="log1p", random_state=0, **SMALL)
+    ranker.fit(X, y, groups, eval_set=(X * 1e4, y, groups))
+    # the explicit validation set went through the transform fitted on X
+    assert "valid_ndcg" in ranker.history[-1]
+
+
+def test_weight_averaging_keeps_the_average(data):
+    X, y, groups = data
+    ranker = NeuralRanker(
+        callbacks=[WeightAveraging(decay=0.5)],
+        validation_fraction=None,
+        random_state=0,
+        **SMALL,
+    ).fit(X, y, groups)
+    cb = dict(ranker.callbacks_)["WeightAveraging"]
+    state = [t for t in ranker.module_.state_dict().values()]
+    for t, a in zip(state, cb.average_, strict=True):
+        torch.testing.assert_close(t, a)
+    # after training nothing is left swapped out
+    assert cb.raw_ is None
+
+
+def test_weight_averaging_decay_zero_is_plain_training(data):
+    X, y, groups = data
+    plain = NeuralRanker(random_state=0, **SMALL).fit(X, y, groups)
+    averaged = NeuralRanker(
+        callbacks=[WeightAveraging(decay=0.0)], random_state=0, **SMALL
+    ).fit(X, y, groups)
+    np.testing.assert_allclose(plain.predict(X), averaged.predict(X), rtol=1e-5)
+
+
+@pytest.mark.parametrize("spec", ["log1p", "standard"])
+def test_input_transform_keeps_sparse_input_sparse(data, spec):
+    import scipy.sparse as sp
+
+    X, y, groups = data
+    Xs = sp.csr_matrix(np.where(X > 0.5, X, 0.0))
+    ranker = NeuralRanker(input_transform=spec, random_state=0, **SMALL)
+    scores = ranker.fit(Xs, y, groups).predict(Xs)
+    assert np.all(np.isfinite(scores))
+    # sparse input is scaled, not centred: it stays sparse
+    assert sp.issparse(ranker.input_transform_.transform(Xs))
