@@ -120,6 +120,8 @@ class EarlyStoppingOnNDCG(EarlyStopping):
             super().on_epoch_end(net, **kwargs)
 
     def on_train_end(self, net, **kwargs):
+        if not len(net.history):  # max_epochs=0: nothing trained, nothing to restore
+            return
         super().on_train_end(net, **kwargs)
         if self.best_model_weights_ is not None:
             net.best_epoch_ = self.best_epoch_

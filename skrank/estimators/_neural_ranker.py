@@ -500,6 +500,13 @@ class NeuralRanker(NeuralNet):
     # Data
     # ------------------------------------------------------------------
     def _validate_X(self, X, reset):
+        """Checked and transformed features (the transform fitted on reset)."""
+        X = self._check_X(X, reset)
+        if reset:
+            self._fit_input_transform(X)
+        return self._transform_X(X)
+
+    def _check_X(self, X, reset):
         X = validate_data(
             self,
             X,
@@ -509,13 +516,16 @@ class NeuralRanker(NeuralNet):
             ensure_all_finite=False,  # checked below, naming the column
         )
         _check_float32_range(X, getattr(self, "feature_names_in_", None))
-        # the input transform is fitted with the features (reset)
-        if reset:
-            self.input_transform_ = _make_input_transform(
-                self.input_transform, sparse=sp.issparse(X)
-            )
-            if self.input_transform_ is not None:
-                self.input_transform_.fit(X)
+        return X
+
+    def _fit_input_transform(self, X):
+        self.input_transform_ = _make_input_transform(
+            self.input_transform, sparse=sp.issparse(X)
+        )
+        if self.input_transform_ is not None:
+            self.input_transform_.fit(X)
+
+    def _transform_X(self, X):
         transform = getattr(self, "input_transform_", None)
         return X if transform is None else transform.transform(X)
 
@@ -525,7 +535,7 @@ class NeuralRanker(NeuralNet):
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None."
             )
-        X = self._validate_X(X, reset=reset)
+        X = self._check_X(X, reset=reset)
         y = check_relevance(y, input_name="y")
         if y.shape[0] != X.shape[0]:
             raise ValueError(f"y has {y.shape[0]} entries but X has {X.shape[0]} rows.")
@@ -539,6 +549,9 @@ class NeuralRanker(NeuralNet):
             if keep is not None:  # weight 0: as if the query were not there
                 X, y = X[keep], y[keep]
                 index = QueryIndex(np.asarray(groups)[keep], X.shape[0])
+        if reset:  # fitted on the rows trained on: weight-0 queries do not count
+            self._fit_input_transform(X)
+        X = self._transform_X(X)
         dataset = QueryDataset(X, y, index, device=self.device)
         dataset.query_weights = weights
         dataset.labels = y  # validated float64, for the loss's checks

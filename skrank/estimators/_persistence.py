@@ -166,6 +166,7 @@ def save_ranker(ranker, path):
             k: v.detach().cpu() for k, v in ranker.module_.state_dict().items()
         },
         "output_offset": getattr(ranker, "output_offset_", None),
+        "input_transform": _transform_state(getattr(ranker, "input_transform_", None)),
     }
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
@@ -177,6 +178,51 @@ def save_ranker(ranker, path):
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _tensor(values):
+    return None if values is None else torch.as_tensor(np.asarray(values, np.float64))
+
+
+def _transform_state(transform):
+    """The fitted input transformation as tensors (None: no transformation)."""
+    if transform is None:
+        return None
+    from sklearn.preprocessing import StandardScaler
+
+    from ..preprocessing import SymmetricLog1p
+
+    if type(transform) not in (SymmetricLog1p, StandardScaler):
+        raise ValueError(
+            f"save_ranker cannot store the input transformation "
+            f"{type(transform).__name__} without pickling code: only "
+            "input_transform=None, 'log1p' or 'standard' are saved. Apply your "
+            "transformer in a Pipeline before the ranker, or use pickle for "
+            "files you keep yourself."
+        )
+    return {
+        "kind": "log1p" if isinstance(transform, SymmetricLog1p) else "standard",
+        "mean": _tensor(transform.mean_),
+        "scale": _tensor(transform.scale_),
+    }
+
+
+def _restore_transform(ranker, state):
+    """Set ``input_transform_`` from :func:`_transform_state`'s output."""
+    if state is None:
+        ranker.input_transform_ = None
+        return
+    from ._neural_ranker import _make_input_transform
+
+    mean, scale = state["mean"], state["scale"]
+    transform = _make_input_transform(state["kind"], sparse=mean is None)
+    transform.n_features_in_ = ranker.n_features_in_
+    transform.mean_ = None if mean is None else mean.numpy()
+    transform.scale_ = None if scale is None else scale.numpy()
+    if state["kind"] == "standard":
+        transform.var_ = None if scale is None else transform.scale_**2
+        transform.n_samples_seen_ = 1
+    ranker.input_transform_ = transform
 
 
 def _history(ranker):
@@ -291,6 +337,7 @@ def load_ranker(path, *, module=None, loss=None, device="cpu"):
             f"{type(ranker.module_).__name__}: {exc}"
         ) from None
     ranker.module_.to(ranker.device)
+    _restore_transform(ranker, content.get("input_transform"))
     offset = content.get("output_offset")
     ranker.output_offset_ = offset if isinstance(offset, torch.Tensor) else None
     if config.get("best_epoch") is not None:

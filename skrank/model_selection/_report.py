@@ -207,3 +207,54 @@ def frame(result, kind):
             row.update({k: v for k, v in fields.items() if k != "split_means"})
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def as_dict(result):
+    """:meth:`RankerComparison.to_dict`: plain, JSON-serialisable types only."""
+    summary = {
+        m: {
+            name: {
+                k: (v.tolist() if isinstance(v, np.ndarray) else v)
+                for k, v in s.items()
+            }
+            for name, s in result.summary(m).items()
+        }
+        for m in result.metrics
+    }
+    return {
+        "models": result.model_names,
+        "metrics": list(result.metrics),
+        "baseline": result.baseline,
+        "correction": result.correction,
+        "alpha": result.alpha,
+        "n_splits": result.n_splits,
+        "n_unique_queries": result.n_unique_queries,
+        "summary": _json_safe(summary),
+        "tests": _json_safe({m: result.significance(m) for m in result.metrics}),
+        "per_query": {
+            "query_id": result.query_ids.tolist(),
+            "split": result.splits.tolist(),
+            "scores": _json_safe(
+                {
+                    name: {m: v.tolist() for m, v in ms.items()}
+                    for name, ms in result.scores.items()
+                }
+            ),
+        },
+        "fit_time": {k: v.tolist() for k, v in result.fit_time.items()},
+        "predict_time": {k: v.tolist() for k, v in result.predict_time.items()},
+    }
+
+
+def _json_safe(obj):
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, float | np.floating):
+        return None if math.isnan(obj) else float(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj

@@ -41,6 +41,11 @@ class RankerComparison:
         The multiple-comparison correction of the p-values.
     alpha : float, default=0.05
         Significance level; the confidence intervals are ``1 - alpha``.
+    predictions : dict, default=None
+        The held-out predictions per document, for the TREC exports:
+        ``rows``, ``splits``, ``groups``, ``y`` (arrays, one entry per tested
+        document) and ``scores`` (``{model: array}``); set by
+        :func:`compare_rankers`.
 
     Attributes
     ----------
@@ -373,39 +378,7 @@ class RankerComparison:
         data : dict
             Plain Python types only (lists, floats, None for NaN).
         """
-        summary = {
-            m: {
-                name: {
-                    k: (v.tolist() if isinstance(v, np.ndarray) else v)
-                    for k, v in s.items()
-                }
-                for name, s in self.summary(m).items()
-            }
-            for m in self.metrics
-        }
-        return {
-            "models": self.model_names,
-            "metrics": list(self.metrics),
-            "baseline": self.baseline,
-            "correction": self.correction,
-            "alpha": self.alpha,
-            "n_splits": self.n_splits,
-            "n_unique_queries": self.n_unique_queries,
-            "summary": _json_safe(summary),
-            "tests": _json_safe({m: self.significance(m) for m in self.metrics}),
-            "per_query": {
-                "query_id": self.query_ids.tolist(),
-                "split": self.splits.tolist(),
-                "scores": _json_safe(
-                    {
-                        name: {m: v.tolist() for m, v in ms.items()}
-                        for name, ms in self.scores.items()
-                    }
-                ),
-            },
-            "fit_time": {k: v.tolist() for k, v in self.fit_time.items()},
-            "predict_time": {k: v.tolist() for k, v in self.predict_time.items()},
-        }
+        return _report.as_dict(self)
 
     def to_json(self, **kwargs):
         """:meth:`to_dict` as a JSON string (NaN written as null).
@@ -451,11 +424,35 @@ class RankerComparison:
         return trec_run(self.predictions, model, split=split, run_name=run_name)
 
     def to_trec_qrels(self, *, split=None):
-        """Held-out labels as TREC qrels text, ``qid 0 docno label`` (see above)."""
+        """Held-out labels as TREC qrels text, ``qid 0 docno label``.
+
+        Parameters
+        ----------
+        split : int, default=None
+            As in :meth:`to_trec_run`.
+
+        Returns
+        -------
+        text : str
+            The qrels file's content (integer labels).
+        """
         return trec_qrels(self.predictions, split=split)
 
     def to_ranx(self, model, *, split=None):
-        """ranx ``(Qrels, Run)`` of one model's held-out scores (see above)."""
+        """The ranx ``(Qrels, Run)`` of one model's held-out scores.
+
+        Parameters
+        ----------
+        model : str
+            A model name.
+        split : int, default=None
+            As in :meth:`to_trec_run`.
+
+        Returns
+        -------
+        qrels, run : ranx.Qrels, ranx.Run
+            For ranx's metrics, statistical tests and fusion.
+        """
         return ranx_pair(self.predictions, model, split=split)
 
     def plot(self, metric=None, *, figsize=(11, 4.5)):
@@ -481,17 +478,3 @@ class RankerComparison:
         from ._plot import plot_comparison
 
         return plot_comparison(self, self._metric(metric), figsize)
-
-
-def _json_safe(obj):
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, float | np.floating):
-        return None if math.isnan(obj) else float(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return obj

@@ -140,6 +140,7 @@ def test_neural_ranker_scores_with_the_members_mean(loss):
                 dtype=torch.float32,
             )
         )
+        out = ranker._add_offset(out)  # the ordinal loss's starting thresholds
         parts = out.unflatten(-1, (3, -1)).unbind(-2)
         expected = sum(ranker._member_score(p) for p in parts) / 3
     np.testing.assert_allclose(ranker.predict(X), expected.numpy(), rtol=1e-5)
@@ -167,6 +168,6 @@ def test_each_member_gets_only_its_own_gradient():
     (grad,) = torch.autograd.grad(loss, y_pred)
     # the loss is the mean of the members' losses: a member's gradient is
     # half the gradient its own loss alone gives
-    alone = ranker._member_loss(y_pred[..., :1], labels, x.mask)
+    alone = ranker._member_loss(y_pred[..., :1], labels, x.mask, None)
     (grad0,) = torch.autograd.grad(alone, y_pred)
     torch.testing.assert_close(grad[..., 0], grad0[..., 0] / 2)

@@ -670,7 +670,7 @@ def test_sparse_predict_chunks_are_sized_by_bytes(monkeypatch):
     assert sum(rows) == 3000
     monkeypatch.setattr(_neural_ranker, "_PREDICT_CHUNK_BYTES", 4 * n_features * 7)
     rows.clear()
-    np.testing.assert_allclose(model.predict(X_test), expected, rtol=1e-6)
+    np.testing.assert_allclose(model.predict(X_test), expected, rtol=1e-5, atol=1e-6)
     assert max(rows) == 7
 
 
@@ -694,15 +694,19 @@ def test_ordinal_loss_learns_on_letor_shaped_data():
     # label frequencies (OrdinalLoss.initial_output).
     X, y, g = _letor_shaped(0)
     X_test, y_test, g_test = _letor_shaped(1)
-    model = NeuralRanker(loss="ordinal", random_state=0, max_epochs=5).fit(X, y, g)
+    model = NeuralRanker(
+        loss="ordinal", random_state=0, max_epochs=5, validation_fraction=0.1
+    ).fit(X, y, g)
     random_ndcg = ndcg_score(
         y_test, np.random.default_rng(5).random(y_test.shape[0]), g_test, k=10
     )
     assert model.score(X_test, y_test, g_test) > random_ndcg + 0.25
     assert np.ptp(model.history[:, "valid_ndcg"]) > 0.05  # not a flat curve
-    offset = model.output_offset_.numpy()
     p = (y[:, None] > np.arange(4)).mean(0)
-    np.testing.assert_allclose(1 / (1 + np.exp(-offset)), p, atol=2e-3)
+    offset = model.output_offset_.numpy().reshape(-1, p.shape[0])  # per member
+    np.testing.assert_allclose(
+        1 / (1 + np.exp(-offset)), p[None].repeat(5, 0), atol=2e-3
+    )
 
 
 # ---------------------------------------------------------------------------

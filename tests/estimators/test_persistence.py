@@ -144,3 +144,26 @@ def test_newer_format_is_refused(tmp_path):
     torch.save(content, tmp_path / "m.pt")
     with pytest.raises(ValueError, match="format version 99, newer than"):
         load_ranker(tmp_path / "m.pt")
+
+
+def test_input_transform_round_trip_and_refusal(tmp_path):
+    from sklearn.preprocessing import QuantileTransformer
+
+    from skrank.estimators import NeuralRanker, load_ranker, save_ranker
+
+    rng = np.random.default_rng(0)
+    X = rng.lognormal(size=(60, 3)) * [1, 100, 1e4]  # raw, heavy-tailed scales
+    y = rng.integers(0, 3, 60).astype(float)
+    g = np.repeat(np.arange(6), 10)
+    for spec in ("log1p", "standard"):
+        ranker = NeuralRanker(input_transform=spec, max_epochs=2, random_state=0)
+        ranker.fit(X, y, g)
+        save_ranker(ranker, tmp_path / f"{spec}.pt")
+        again = load_ranker(tmp_path / f"{spec}.pt")
+        np.testing.assert_allclose(again.predict(X), ranker.predict(X), rtol=1e-6)
+    custom = NeuralRanker(
+        input_transform=QuantileTransformer(n_quantiles=10), max_epochs=1
+    ).fit(X, y, g)
+    with pytest.raises(ValueError, match="cannot store the input transformation"):
+        save_ranker(custom, tmp_path / "custom.pt")
+    assert not (tmp_path / "custom.pt").exists()
