@@ -17,10 +17,11 @@ from ._neural_ranker import NeuralRanker, NoGroupsWarning
 from ._persistence import load_ranker, save_ranker
 
 
-
 def __getattr__(name):
     if name == "AcceleratedNeuralRanker":
-        return importlib.import_module("._distributed", __name__).AcceleratedNeuralRanker
+        return importlib.import_module(
+            "._distributed", __name__
+        ).AcceleratedNeuralRanker
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

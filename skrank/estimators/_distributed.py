@@ -43,6 +43,8 @@ class AcceleratedNeuralRanker(AccelerateMixin, NeuralRanker):
 
     Parameters
     ----------
+    *args
+        The positional parameters of :class:`NeuralRanker` (``module``).
     accelerator : accelerate.Accelerator
         Decides the processes, the device and the precision.
     device : None, default=None
@@ -52,7 +54,8 @@ class AcceleratedNeuralRanker(AccelerateMixin, NeuralRanker):
         Remove Accelerate's wrappers after training, so that the ranker
         predicts, pickles and saves like a :class:`NeuralRanker`.
     callbacks__print_log__sink : 'auto' or callable, default='auto'
-        Where the epoch log goes; ``'auto'`` prints on the main process only.
+        Where the epoch log goes; ``'auto'`` prints on the main process only,
+        and only with ``verbose`` (as :class:`NeuralRanker` does).
     **kwargs
         The parameters of :class:`NeuralRanker`.
 
@@ -84,6 +87,16 @@ class AcceleratedNeuralRanker(AccelerateMixin, NeuralRanker):
     >>> ranker.fit(X, y, qid).predict(X[:3]).shape
     (3,)
     """
+
+    def _initialize_callbacks(self):
+        if self.callbacks__print_log__sink == "auto":
+            self.callbacks__print_log__sink = self._print_log
+        return super()._initialize_callbacks()
+
+    def _print_log(self, *args, **kwargs):
+        # skorch prints to any sink but print() whatever ``verbose`` says
+        if self.verbose:
+            self.accelerator.print(*args, **kwargs)
 
     def _initialize_accelerator(self):
         if self._wrapped_with_accelerator:

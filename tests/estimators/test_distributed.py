@@ -117,3 +117,75 @@ def test_two_processes_share_queries_and_end_equal(tmp_path):
     single = NeuralRanker(**params).fit(X, y, qid)
     reference = ndcg_score(y_test, single.predict(X_test), qid_test, k=10)
     assert abs(ranks[0]["ndcg"] - reference) <= 0.01, (ranks[0]["ndcg"], reference)
+
+
+def small_data():
+    return make_ranking(n_queries=30, n_features=5, list_length=(5, 15), random_state=0)
+
+
+FAST = dict(max_epochs=3, random_state=0, module__hidden_sizes=(8,))
+
+
+def test_accelerate_mixin_on_one_process_trains_as_neural_ranker():
+    # Before: AccelerateMixin's initialize skipped NeuralRanker's seeding and
+    # its device=None stopped fit with a TypeError.
+    from accelerate import Accelerator
+    from skorch.hf import AccelerateMixin
+
+    class Ranker(AccelerateMixin, NeuralRanker):
+        pass
+
+    X, y, qid = small_data()
+    expected = NeuralRanker(**FAST).fit(X, y, qid).predict(X)
+    ranker = Ranker(accelerator=Accelerator(cpu=True), **FAST).fit(X, y, qid)
+    np.testing.assert_array_equal(ranker.predict(X), expected)
+    assert ranker.device is None
+
+
+def test_accelerated_ranker_keeps_the_loss_away_from_accelerate(monkeypatch):
+    from accelerate import Accelerator
+
+    from skrank.estimators import AcceleratedNeuralRanker
+
+    accelerator = Accelerator(cpu=True)
+    prepared = []
+    prepare = accelerator.prepare
+
+    def recording(*objects, **kwargs):
+        prepared.extend(type(o).__name__ for o in objects)
+        return prepare(*objects, **kwargs)
+
+    monkeypatch.setattr(accelerator, "prepare", recording)
+    X, y, qid = small_data()
+    ranker = AcceleratedNeuralRanker(accelerator=accelerator, **FAST)
+    ranker.fit(X, y, qid)
+    assert "ListNet" not in prepared
+    assert {"MLPScorer", "Adam", "DataLoader"} <= set(prepared)
+    assert ranker._criteria == ["loss"]
+    expected = NeuralRanker(**FAST).fit(X, y, qid)
+    np.testing.assert_array_equal(ranker.predict(X), expected.predict(X))
+    assert ranker.best_epoch_ == expected.best_epoch_
+
+
+@pytest.mark.parametrize("module", ["mlp", "attention"])
+def test_training_under_bfloat16_autocast(module):
+    from skrank.estimators import AttentionScorer
+
+    X, y, qid = small_data()
+    params = dict(FAST)
+    if module == "attention":
+        params = dict(
+            module=AttentionScorer,
+            module__d_model=8,
+            module__n_heads=2,
+            module__n_layers=1,
+            module__dim_feedforward=16,
+            max_epochs=2,
+            random_state=0,
+        )
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ranker = NeuralRanker(**params).fit(X, y, qid)
+        scores = ranker.predict(X, groups=qid)
+    assert np.isfinite(scores).all()
+    assert np.isfinite(ranker.history[:, "train_loss"]).all()
+    assert ranker.module_.parameters().__next__().dtype == torch.float32
