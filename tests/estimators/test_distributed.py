@@ -22,8 +22,6 @@ from skrank.datasets import make_ranking
 from skrank.estimators import NeuralRanker
 from skrank.metrics import ndcg_score
 
-accelerate = pytest.importorskip("accelerate")
-
 HERE = pathlib.Path(__file__).parent
 ROOT = HERE.parent.parent
 WORKER = HERE / "_ddp_worker.py"
@@ -85,6 +83,7 @@ def _launch(out, n_processes=2, timeout=240):
 
 
 def test_two_processes_share_queries_and_end_equal(tmp_path):
+    pytest.importorskip("accelerate")
     worker = _worker_module()
     ranks = _launch(tmp_path)
     assert [r["world_size"] for r in ranks] == [2, 2]
@@ -129,6 +128,7 @@ FAST = dict(max_epochs=3, random_state=0, module__hidden_sizes=(8,))
 def test_accelerate_mixin_on_one_process_trains_as_neural_ranker():
     # Before: AccelerateMixin's initialize skipped NeuralRanker's seeding and
     # its device=None stopped fit with a TypeError.
+    pytest.importorskip("accelerate")
     from accelerate import Accelerator
     from skorch.hf import AccelerateMixin
 
@@ -143,6 +143,7 @@ def test_accelerate_mixin_on_one_process_trains_as_neural_ranker():
 
 
 def test_accelerated_ranker_keeps_the_loss_away_from_accelerate(monkeypatch):
+    pytest.importorskip("accelerate")
     from accelerate import Accelerator
 
     from skrank.estimators import AcceleratedNeuralRanker
