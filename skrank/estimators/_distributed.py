@@ -73,7 +73,9 @@ class AcceleratedNeuralRanker(AccelerateMixin, NeuralRanker):
       older Accelerate versions);
     - the module is unwrapped after the callbacks' ``on_train_end``, so that
       early stopping restores its best weights into the wrapped module they
-      were copied from (``module.``-prefixed names).
+      were copied from (``module.``-prefixed names);
+    - ``partial_fit`` and warm starts wrap the module again before training,
+      so that the processes keep synchronising their gradients.
 
     Examples
     --------
@@ -111,6 +113,12 @@ class AcceleratedNeuralRanker(AccelerateMixin, NeuralRanker):
             return super()._initialize_accelerator()
         finally:
             self._criteria = criteria
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        # After a fit unwrapped the module, partial_fit and warm starts train
+        # it again: wrap it again, or the processes would stop synchronising.
+        self._initialize_accelerator()
+        return super().fit_loop(X, y, epochs=epochs, **fit_params)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         # AccelerateMixin unwraps here, before the callbacks' on_train_end:

@@ -4,7 +4,8 @@
 trains an :class:`~skrank.estimators.AcceleratedNeuralRanker` on CPU (gloo)
 and writes, per rank, the training queries it saw in each epoch, its test
 NDCG, its validation history (``OUT/rank{r}.json``) and its weights
-(``OUT/weights{r}.pt``). The test imports :func:`data` and :data:`PARAMS` to
+after ``fit`` and after a further ``partial_fit`` (``OUT/weights{r}.pt``,
+``OUT/partial{r}.pt``). The test imports :func:`data` and :data:`PARAMS` to
 fit the one-process reference.
 """
 
@@ -71,12 +72,16 @@ def main(out):
     report = {
         "world_size": accelerator.num_processes,
         "backend": str(accelerator.state.backend),
-        "queries": record.epochs_,
+        "queries": list(record.epochs_),
         "valid_ndcg": [row.get("valid_ndcg") for row in ranker.history],
         "ndcg": float(ndcg_score(y_test, ranker.predict(X_test), qid_test, k=10)),
     }
     out = pathlib.Path(out)
     torch.save(ranker.module_.state_dict(), out / f"weights{rank}.pt")
+    # more training on the unwrapped module must still synchronise
+    ranker.set_params(max_epochs=2).partial_fit(X, y, qid)
+    report["queries_partial_fit"] = record.epochs_[len(report["queries"]) :]
+    torch.save(ranker.module_.state_dict(), out / f"partial{rank}.pt")
     (out / f"rank{rank}.json").write_text(json.dumps(report))
     accelerator.wait_for_everyone()
     accelerator.end_training()

@@ -105,10 +105,15 @@ def test_two_processes_share_queries_and_end_equal(tmp_path):
     # The same validation scores (every process validates on all queries),
     # the same weights, the same test NDCG.
     assert ranks[0]["valid_ndcg"] == ranks[1]["valid_ndcg"]
-    weights = [torch.load(tmp_path / f"weights{r}.pt") for r in range(2)]
-    assert weights[0].keys() == weights[1].keys()
-    for name, value in weights[0].items():
-        assert torch.equal(value, weights[1][name]), name
+    for stage in ["weights", "partial"]:  # after fit, after a partial_fit
+        weights = [torch.load(tmp_path / f"{stage}{r}.pt") for r in range(2)]
+        assert weights[0].keys() == weights[1].keys()
+        for name, value in weights[0].items():
+            assert torch.equal(value, weights[1][name]), (stage, name)
+    before = torch.load(tmp_path / "weights0.pt")
+    after = torch.load(tmp_path / "partial0.pt")
+    assert not all(torch.equal(before[k], after[k]) for k in before)
+    assert len(ranks[0]["queries_partial_fit"]) == 2
     assert ranks[0]["ndcg"] == ranks[1]["ndcg"]
 
     # One process with the same global batch reaches the same quality.
