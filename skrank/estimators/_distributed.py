@@ -12,6 +12,7 @@ needed to build the ``Accelerator`` passed in.
 
 import torch
 from skorch.hf import AccelerateMixin
+from skorch.utils import noop
 
 from ._neural_ranker import NeuralRanker
 
@@ -92,13 +93,11 @@ class AcceleratedNeuralRanker(AccelerateMixin, NeuralRanker):
 
     def _initialize_callbacks(self):
         if self.callbacks__print_log__sink == "auto":
-            self.callbacks__print_log__sink = self._print_log
+            # skorch honours ``verbose`` for print only (any other sink always
+            # gets the log): print on the main process, nothing elsewhere.
+            main = self.accelerator.is_main_process
+            self.callbacks__print_log__sink = print if main else noop
         return super()._initialize_callbacks()
-
-    def _print_log(self, *args, **kwargs):
-        # skorch prints to any sink but print() whatever ``verbose`` says
-        if self.verbose:
-            self.accelerator.print(*args, **kwargs)
 
     def _initialize_accelerator(self):
         if self._wrapped_with_accelerator:
