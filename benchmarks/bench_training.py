@@ -5,6 +5,10 @@
    100,000 documents in 2,000 queries. Target: at most 1.2x the bare loop.
 2. Heavy-tailed list lengths: an epoch with length bucketing versus batching
    queries at random. Target: bucketing at least 2x faster.
+3. The DataLoader (batch sampler + padding collate, which Accelerate can
+   shard) against the hand-written iterator it replaced, on the same data:
+   the batches of one epoch alone, and a whole training epoch. Target: no
+   slower (ratio old/new >= 0.95).
 
 Run on one thread, medians of repeats, ratios measured in the same process::
 
@@ -19,7 +23,12 @@ import numpy as np
 import torch
 
 from skrank.estimators import AttentionScorer, MLPScorer, NeuralRanker
-from skrank.estimators._data import QueryBatchIterator, QueryDataset
+from skrank.estimators._data import (
+    QueryBatchSampler,
+    QueryDataset,
+    query_loader,
+    subsample_lists,
+)
 from skrank.losses import get_loss
 from skrank.utils import QueryIndex
 
@@ -73,7 +82,7 @@ def time_bare_loop(X, y, g, loss_name, batch_size, hidden=(128, 64), seed=0):
     ds = QueryDataset(X, y, index)
     rng = np.random.default_rng(seed)
     batches = []
-    for xb, labels in QueryBatchIterator(ds, batch_size, shuffle=True, rng=rng):
+    for xb, labels in query_loader(ds, batch_size, shuffle=True, rng=rng):
         X_pad = xb.X_rows.new_zeros((*xb.mask.shape, X.shape[1]))
         X_pad[xb.mask] = xb.X_rows
         batches.append((X_pad, labels, xb.mask))
@@ -142,6 +151,100 @@ def heavy_tail(args):
         )
 
 
+class LegacyIterator:
+    """The hand-written batch iterator that the DataLoader replaced."""
+
+    def __init__(self, dataset, batch_size, shuffle, bucketing, max_list_length, rng):
+        self.sampler = QueryBatchSampler(
+            dataset, batch_size, shuffle=shuffle, bucketing=bucketing, rng=rng
+        )
+        self.dataset = dataset
+        self.max_list_length = max_list_length
+        self.rng = rng
+
+    def __len__(self):
+        return len(self.sampler)
+
+    def __iter__(self):
+        ds = self.dataset
+        for queries in self.sampler.batches():
+            if self.max_list_length is not None and ds.y is not None:
+                rows, sizes = ds.rows(queries)
+                rows, sizes = subsample_lists(
+                    rows, sizes, ds.y_np[rows], self.max_list_length, self.rng
+                )
+                yield ds.batch(queries, rows, sizes)
+            else:
+                yield ds.batch(queries)
+
+
+class LegacyRanker(NeuralRanker):
+    def get_iterator(self, dataset, training=False):
+        return LegacyIterator(
+            dataset,
+            self.batch_size,
+            training,
+            self.bucketing,
+            self.max_list_length if training else None,
+            self.rng_,
+        )
+
+
+def loader_vs_legacy(args):
+    rng = np.random.default_rng(1)
+    sizes = np.clip(np.round(rng.lognormal(2.5, 1.1, args.n_queries)), 1, 2000)
+    X, y, g = make_lists(sizes.astype(int), args.n_features, 1)
+    print(
+        f"\n## DataLoader vs former iterator: {len(X)} documents, {len(sizes)} "
+        f"queries (heavy-tailed), batch_size={args.batch_size}; ratio old/new "
+        "(> 1: the DataLoader is faster)"
+    )
+    ds = QueryDataset(X, y, QueryIndex(g))
+    for max_len in [None, 20]:
+        old, new = [], []
+        for r in range(args.repeats):
+            legacy = LegacyIterator(
+                ds, args.batch_size, True, True, max_len, np.random.default_rng(r)
+            )
+            loader = query_loader(
+                ds,
+                args.batch_size,
+                shuffle=True,
+                max_list_length=max_len,
+                rng=np.random.default_rng(r),
+            )
+            for batches, times in [(legacy, old), (loader, new)]:
+                start = time.perf_counter()
+                for _ in batches:
+                    pass
+                times.append(time.perf_counter() - start)
+        o, n = np.median(old), np.median(new)
+        print(
+            f"batches only, max_list_length={max_len}: former {o * 1e3:.1f} ms | "
+            f"DataLoader {n * 1e3:.1f} ms | old/new x{o / n:.2f}"
+        )
+    for loss in args.losses:
+        old, new = [], []
+        for _ in range(args.repeats):
+            for cls, times in [(LegacyRanker, old), (NeuralRanker, new)]:
+                model = cls(
+                    loss=loss,
+                    max_epochs=1,
+                    batch_size=args.batch_size,
+                    validation_fraction=None,
+                    early_stopping=False,
+                    random_state=0,
+                    module__hidden_sizes=(128, 64),
+                )
+                model.fit(X, y, g)
+                times.append(model.history[-1]["dur"])
+        o, n = np.median(old), np.median(new)
+        print(
+            f"{loss:10s} training epoch: former {o:.3f}s | DataLoader {n:.3f}s | "
+            f"old/new x{o / n:.2f}"
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -152,14 +255,21 @@ def main():
     parser.add_argument("--losses", nargs="+", default=["ranknet", "listnet"])
     parser.add_argument("--attention-repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--only-loader",
+        action="store_true",
+        help="run only the DataLoader vs former iterator comparison",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(
         f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
         f"{args.threads} thread(s), median of {args.repeats} repeats"
     )
-    overhead(args)
-    heavy_tail(args)
+    if not args.only_loader:
+        overhead(args)
+        heavy_tail(args)
+    loader_vs_legacy(args)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
-"""Query datasets and length-bucketed batches of padded lists.
+"""Query datasets, length-bucketed batch sampling and padding collation.
 
 A :class:`QueryDataset` holds the rows of a data set sorted by query (one
 conversion through :class:`~skrank.utils.QueryIndex`), as tensors made once
-per fit. A batch is a set of query numbers; it is returned as
+per fit. Batches come from a standard :class:`torch.utils.data.DataLoader`
+(see :func:`query_loader`): a :class:`QueryBatchSampler` yields lists of
+query numbers, ``QueryDataset.__getitems__`` hands a whole list over at once
+and the sampler's :meth:`~QueryBatchSampler.collate` gathers and pads it into
 
 - ``X_rows``: ``[n_rows, n_features]`` float32, the rows of the batch's
   queries, concatenated query after query (row-major order of ``mask``),
@@ -13,33 +16,45 @@ so that ``X_pad[mask] = X_rows`` rebuilds the padded ``[Q, L, F]`` tensor for
 context-aware modules, and row-wise modules never compute on padding.
 Everything is built with vectorised index arithmetic from the offsets of the
 query index; there is no Python loop over queries.
+
+Because the loader is a plain ``DataLoader`` with a batch sampler, Accelerate
+(``accelerator.prepare``) can shard it between processes: each process takes
+every n-th batch of the same global order (see :class:`QueryBatchSampler`).
 """
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 
-__all__ = ["QueryBatch", "QueryBatchIterator", "QueryDataset", "subsample_lists"]
+__all__ = [
+    "QueryBatch",
+    "QueryBatchSampler",
+    "QueryDataset",
+    "query_loader",
+    "subsample_lists",
+]
 
 
 class QueryBatch:
     """The inputs of a batch: ``X_rows`` and ``mask``; ``len`` = n_queries.
 
-    ``weights`` holds the batch's query weights (None: unweighted).
+    ``weights`` holds the batch's query weights (None: unweighted);
+    ``queries`` the dataset's numbers of its queries (ndarray, or None).
 
     Unpacks as ``X_rows, mask = batch``. skorch measures a batch by
     ``len``, which is the number of queries here (not of rows).
     """
 
-    __slots__ = ("X_rows", "flat_index", "mask", "weights")
+    __slots__ = ("X_rows", "flat_index", "mask", "queries", "weights")
 
     #: skorch asks batches whether they are sparse; answering saves an exception.
     is_sparse = False
 
-    def __init__(self, X_rows, mask, flat_index=None, weights=None):
+    def __init__(self, X_rows, mask, flat_index=None, weights=None, queries=None):
         self.X_rows = X_rows
         self.mask = mask
         self.weights = weights
+        self.queries = queries
         if flat_index is None:
             flat_index = torch.flatten(mask).nonzero().squeeze(1)
         self.flat_index = flat_index
@@ -81,8 +96,10 @@ class QueryDataset(torch.utils.data.Dataset):
     Notes
     -----
     ``len(dataset)`` is the number of queries it iterates over (those of a
-    :meth:`subset` for a subset); indexing is not supported, batches come
-    from :meth:`batch`.
+    :meth:`subset` for a subset). A ``DataLoader`` fetches a batch sampler's
+    list of query numbers through ``__getitems__``, which returns it as an
+    array; :meth:`batch` (called by the collate function) builds the padded
+    batch. Single items are not supported.
     """
 
     def __init__(self, X, y, index, device="cpu"):
@@ -112,8 +129,16 @@ class QueryDataset(torch.utils.data.Dataset):
     def __len__(self):
         return self.n_queries()
 
-    def __getitem__(self, i):  # pragma: no cover - batches come from batch()
-        raise TypeError("QueryDataset is iterated through QueryBatchIterator.")
+    def __getitem__(self, i):
+        raise TypeError(
+            "QueryDataset is read whole queries at a time: use query_loader (a "
+            "DataLoader with a QueryBatchSampler). Got a single index "
+            f"{i!r} instead."
+        )
+
+    def __getitems__(self, queries):
+        """The query numbers of a batch, as an array (the collate pads them)."""
+        return np.asarray(queries, dtype=np.intp)
 
     def subset(self, queries):
         """A view restricted to the query numbers ``queries`` (sorted)."""
@@ -169,14 +194,16 @@ class QueryDataset(torch.utils.data.Dataset):
             weights = torch.as_tensor(
                 self.query_weights[queries], dtype=torch.float32, device=dev
             )
-        batch = QueryBatch(X_rows, mask, torch.as_tensor(flat, device=dev), weights)
+        batch = QueryBatch(
+            X_rows, mask, torch.as_tensor(flat, device=dev), weights, queries
+        )
         labels = None
         if self.y is not None:
             labels = batch.pad(self.y.index_select(0, batch_rows))
         return batch, labels
 
 
-def subsample_lists(rows, sizes, labels, max_length, rng):
+def subsample_lists(rows, sizes, labels, max_length, rng=None, *, noise=None):
     """Cap each list at ``max_length`` rows, keeping relevant documents first.
 
     Every list longer than ``max_length`` keeps a random subset of its rows
@@ -195,8 +222,10 @@ def subsample_lists(rows, sizes, labels, max_length, rng):
         The label of each row.
     max_length : int
         The cap.
-    rng : numpy.random.Generator
-        Source of randomness.
+    rng : numpy.random.Generator, default=None
+        Source of randomness (one uniform draw per row).
+    noise : ndarray of shape (n_rows,), default=None
+        Uniform draws in [0, 1) to use instead of drawing from ``rng``.
 
     Returns
     -------
@@ -206,7 +235,9 @@ def subsample_lists(rows, sizes, labels, max_length, rng):
     if sizes.shape[0] == 0 or sizes.max() <= max_length:
         return rows, sizes
     code = np.repeat(np.arange(sizes.shape[0]), sizes)
-    priority = (labels > 0).astype(np.float64) + rng.random(rows.shape[0])
+    if noise is None:
+        noise = rng.random(rows.shape[0])
+    priority = (labels > 0).astype(np.float64) + noise
     order = np.lexsort((-priority, code))
     starts = np.cumsum(sizes) - sizes
     rank = np.empty_like(order)
@@ -215,14 +246,16 @@ def subsample_lists(rows, sizes, labels, max_length, rng):
     return rows[keep], np.minimum(sizes, max_length)
 
 
-class QueryBatchIterator:
-    """Iterate over a :class:`QueryDataset` in batches of ``batch_size`` queries.
+class QueryBatchSampler(torch.utils.data.Sampler):
+    """Batches of query numbers for a ``DataLoader``, length-bucketed.
 
     With ``bucketing=True`` queries are sorted by length (with a random
     jitter so that batches change between epochs), cut into consecutive
     batches, and the batch order is shuffled: lists of similar length share
     a batch and padding stays small on heavy-tailed list lengths. With
     ``bucketing=False`` and ``shuffle=True`` queries are batched at random.
+    Each iteration yields the batches of one epoch as lists of query numbers
+    (those of ``dataset.queries``); :meth:`collate` pads one into a batch.
 
     Parameters
     ----------
@@ -237,11 +270,34 @@ class QueryBatchIterator:
     max_list_length : int, default=None
         Subsample longer lists in each batch (see :func:`subsample_lists`).
     rng : numpy.random.Generator, default=None
-        Source of randomness for shuffling, jitter and subsampling.
+        Source of randomness for shuffling, jitter and subsampling. Each
+        epoch draws, in this order, the jitter (or the permutation), the
+        batch order, then the subsampling of the batches that need it in
+        batch order: all at the start of the epoch, so that processes that
+        share the seed and each collate a different share of the batches
+        keep the same stream.
     jitter : float, default=0.1
         Relative jitter of the length used for sorting: lists whose lengths
         differ by less than about this fraction may swap buckets.
+    n_shards : int, default=1
+        The number of processes that will share the batches, each taking
+        every ``n_shards``-th batch (Accelerate's ``BatchSamplerShard``).
+        Without ``replicate``, the number of batches is rounded up to a
+        multiple of ``n_shards`` (smaller batches): every process gets the
+        same number of batches and every query is seen once per epoch, so
+        Accelerate never pads a process's share with repeated batches.
+    replicate : bool, default=False
+        Yield each batch ``n_shards`` times in a row: after sharding, every
+        process gets every batch (e.g. validation, so that the validation
+        score and early stopping agree on all processes).
+
+    Attributes
+    ----------
+    batch_size : None
+        Batches vary in size; Accelerate reads this to shard whole batches.
     """
+
+    batch_size = None
 
     def __init__(
         self,
@@ -253,19 +309,38 @@ class QueryBatchIterator:
         max_list_length=None,
         rng=None,
         jitter=0.1,
+        n_shards=1,
+        replicate=False,
     ):
         self.dataset = dataset
-        self.batch_size = batch_size
+        self.queries_per_batch = batch_size
         self.shuffle = shuffle
         self.bucketing = bucketing
         self.max_list_length = max_list_length
         self.rng = np.random.default_rng() if rng is None else rng
         self.jitter = jitter
+        self.n_shards = int(n_shards)
+        self.replicate = replicate
+        self._noise = None
 
-    def _batches(self):
+    def _size_and_count(self):
+        n = self.dataset.n_queries()
+        size = self.queries_per_batch
+        size = n if size in (-1, None) else max(1, int(size))
+        count = -(-n // size)
+        if self.n_shards > 1 and not self.replicate and n >= self.n_shards:
+            count = -(-count // self.n_shards) * self.n_shards
+        return size, count
+
+    def batches(self):
+        """The batches of one epoch: a list of arrays of query numbers.
+
+        Draws the jitter (or permutation) and the batch order from ``rng``
+        when shuffling.
+        """
         queries = self.dataset.queries
         n = queries.shape[0]
-        size = n if self.batch_size in (-1, None) else max(1, int(self.batch_size))
+        size, count = self._size_and_count()
         if self.bucketing:
             lengths = np.log(self.dataset.sizes[queries].astype(np.float64))
             if self.shuffle:
@@ -273,24 +348,97 @@ class QueryBatchIterator:
             queries = queries[np.argsort(lengths, kind="stable")]
         elif self.shuffle:
             queries = queries[self.rng.permutation(n)]
-        batches = [queries[i : i + size] for i in range(0, n, size)]
+        if count == -(-n // size):
+            batches = [queries[i : i + size] for i in range(0, n, size)]
+        else:  # more batches, one round per process: sizes as equal as possible
+            batches = np.array_split(queries, count)
         if self.shuffle and self.bucketing:
             batches = [batches[i] for i in self.rng.permutation(len(batches))]
         return batches
 
+    def _draw_noise(self, batches):
+        """Per-row draws for the subsampling of this epoch's long batches."""
+        ds = self.dataset
+        if self.max_list_length is None or ds.y is None or not batches:
+            return None
+        sizes = ds.sizes
+        long = [b for b in batches if sizes[b].max() > self.max_list_length]
+        if not long:
+            return None
+        rows, _ = ds.rows(np.concatenate(long))
+        noise = np.zeros(ds.y_np.shape[0])
+        noise[rows] = self.rng.random(rows.shape[0])
+        return noise
+
     def __len__(self):
-        n = self.dataset.n_queries()
-        size = n if self.batch_size in (-1, None) else max(1, int(self.batch_size))
-        return -(-n // size)
+        _, count = self._size_and_count()
+        return count * self.n_shards if self.replicate else count
 
     def __iter__(self):
+        batches = self.batches()
+        self._noise = self._draw_noise(batches)
+        repeats = self.n_shards if self.replicate else 1
+        for queries in batches:
+            queries = queries.tolist()
+            for _ in range(repeats):
+                yield queries
+
+    def collate(self, queries):
+        """Pad the queries of a batch: ``(QueryBatch(X_rows, mask), labels)``.
+
+        Lists longer than ``max_list_length`` are subsampled with the draws
+        made for this epoch (see :func:`subsample_lists`).
+        """
         ds = self.dataset
-        for queries in self._batches():
-            if self.max_list_length is not None and ds.y is not None:
-                rows, sizes = ds.rows(queries)
-                rows, sizes = subsample_lists(
-                    rows, sizes, ds.y_np[rows], self.max_list_length, self.rng
-                )
-                yield ds.batch(queries, rows, sizes)
-            else:
-                yield ds.batch(queries)
+        queries = np.asarray(queries, dtype=np.intp)
+        if self._noise is None:
+            return ds.batch(queries)
+        rows, sizes = ds.rows(queries)
+        rows, sizes = subsample_lists(
+            rows, sizes, ds.y_np[rows], self.max_list_length, noise=self._noise[rows]
+        )
+        return ds.batch(queries, rows, sizes)
+
+
+def query_loader(
+    dataset,
+    batch_size,
+    *,
+    shuffle=False,
+    bucketing=True,
+    max_list_length=None,
+    rng=None,
+    jitter=0.1,
+    n_shards=1,
+    replicate=False,
+):
+    """A ``DataLoader`` of padded query batches of ``dataset``.
+
+    Its batch sampler is a :class:`QueryBatchSampler` (all parameters but
+    ``dataset`` go to it) and its ``collate_fn`` the sampler's
+    :meth:`~QueryBatchSampler.collate`; it runs in the calling process
+    (``num_workers=0``: the data are tensors already, possibly on a GPU).
+
+    Returns
+    -------
+    loader : torch.utils.data.DataLoader
+        Yields ``(QueryBatch(X_rows, mask), labels)``.
+    """
+    sampler = QueryBatchSampler(
+        dataset,
+        batch_size,
+        shuffle=shuffle,
+        bucketing=bucketing,
+        max_list_length=max_list_length,
+        rng=rng,
+        jitter=jitter,
+        n_shards=n_shards,
+        replicate=replicate,
+    )
+    return torch.utils.data.DataLoader(
+        dataset, batch_sampler=sampler, collate_fn=sampler.collate
+    )
+
+
+#: The former name of :func:`query_loader` (a hand-written iterator then).
+QueryBatchIterator = query_loader

@@ -24,7 +24,7 @@ from ..utils._validation import (
     validate_parameter_constraints,
 )
 from ._callbacks import EarlyStoppingOnNDCG, ValidNDCG, own_torch_rng
-from ._data import QueryBatchIterator, QueryDataset
+from ._data import QueryBatchSampler, QueryDataset, query_loader
 from ._modules import MLPScorer
 from ._weights import check_query_weights, supports_query_weights, weighted_loss
 
@@ -62,6 +62,8 @@ def _missing_groups(method, n_samples):
 
 
 def _is_context_aware(module):
+    if isinstance(module, torch.nn.parallel.DistributedDataParallel):
+        module = module.module  # wrapped by Accelerate for data-parallel training
     return bool(getattr(module, "context_aware", False))
 
 
@@ -481,6 +483,14 @@ class NeuralRanker(NeuralNet):
         torch's generator during each fit) and the weight initialisation.
         torch's and numpy's global streams are not touched.
         """
+        try:
+            return super().initialize()
+        finally:
+            self.__dict__.pop("_loss_built", None)
+
+    def _initialize_virtual_params(self):
+        # The first step of skorch's initialize() and of the copy of it in
+        # skorch's AccelerateMixin: seeding here serves both.
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         self._seed = seed
         self.rng_ = np.random.default_rng(seed)
@@ -491,10 +501,7 @@ class NeuralRanker(NeuralNet):
         with self._current_init_context("criterion"):
             self.loss_ = self._make_loss()
         self._loss_built = True
-        try:
-            return super().initialize()
-        finally:
-            self.__dict__.pop("_loss_built", None)
+        return super()._initialize_virtual_params()
 
     # ------------------------------------------------------------------
     # Data
@@ -552,10 +559,22 @@ class NeuralRanker(NeuralNet):
         if reset:  # fitted on the rows trained on: weight-0 queries do not count
             self._fit_input_transform(X)
         X = self._transform_X(X)
-        dataset = QueryDataset(X, y, index, device=self.device)
+        dataset = QueryDataset(X, y, index, device=self._data_device())
         dataset.query_weights = weights
         dataset.labels = y  # validated float64, for the loss's checks
         return dataset
+
+    def _data_device(self):
+        """Where the data go: ``device``, else the accelerator's (or the CPU).
+
+        skorch's ``AccelerateMixin`` leaves ``device=None`` and places the
+        module itself; the data are then moved once per fit to the same
+        device, not batch by batch.
+        """
+        if self.device is not None:
+            return self.device
+        accelerator = getattr(self, "accelerator", None)
+        return getattr(accelerator, "device", None) or "cpu"
 
     def _check_params(self):
         params = {name: getattr(self, name) for name in self._parameter_constraints}
@@ -622,7 +641,14 @@ class NeuralRanker(NeuralNet):
         return dataset.subset(perm[n_valid:]), dataset.subset(perm[:n_valid])
 
     def get_iterator(self, dataset, training=False):
-        """Batches of whole queries, length-bucketed (see ``bucketing``).
+        """A ``DataLoader`` of whole queries, length-bucketed (see ``bucketing``).
+
+        Its batch sampler yields lists of query numbers, its collate function
+        pads them. With skorch's ``AccelerateMixin`` on several processes,
+        Accelerate shards the loader by batches: training batches come in
+        rounds of one per process (each process trains on its own share of
+        the queries), validation batches once per process (each process
+        validates on every query, so early stopping agrees everywhere).
 
         Parameters
         ----------
@@ -633,18 +659,21 @@ class NeuralRanker(NeuralNet):
 
         Returns
         -------
-        iterator : QueryBatchIterator
+        iterator : torch.utils.data.DataLoader
             Yields ``(QueryBatch(X_rows, mask), labels)``.
         """
         if not isinstance(dataset, QueryDataset):
             return super().get_iterator(dataset, training=training)
-        return QueryBatchIterator(
+        accelerator = getattr(self, "accelerator", None)  # skorch's AccelerateMixin
+        return query_loader(
             dataset,
             self.batch_size,
             shuffle=training,
             bucketing=self.bucketing,
             max_list_length=self.max_list_length if training else None,
             rng=self.rng_,
+            n_shards=getattr(accelerator, "num_processes", 1),
+            replicate=not training,
         )
 
     # ------------------------------------------------------------------
@@ -761,7 +790,7 @@ class NeuralRanker(NeuralNet):
         # which _train forks around fit: seed it from the estimator's rng_.
         seed = int(self.rng_.integers(2**31 - 1))
         torch.random.default_generator.manual_seed(seed)
-        if torch.device(self.device).type == "cuda":
+        if torch.device(self._data_device()).type == "cuda":
             torch.cuda.manual_seed(seed)
 
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
@@ -909,7 +938,7 @@ class NeuralRanker(NeuralNet):
         try:
             # torch's generators are forked: fit seeds and uses them (see
             # on_train_begin) and the user's torch stream is left untouched
-            with own_torch_rng(self.device):
+            with own_torch_rng(self._data_device()):
                 method(dataset, None, **fit_params)
         except FloatingPointError as exc:
             raise FloatingPointError(f"{exc} {self._recover_finite()}") from None
@@ -970,7 +999,7 @@ class NeuralRanker(NeuralNet):
                 if sp.issparse(block):
                     block = block.toarray()
                 xb = torch.as_tensor(
-                    np.asarray(block, dtype=np.float32), device=self.device
+                    np.asarray(block, dtype=np.float32), device=self._data_device()
                 )
                 output = self.module_(xb)
                 if output.dim() == 1:
@@ -1008,13 +1037,15 @@ class NeuralRanker(NeuralNet):
                 "needs groups=qid, one query id per row."
             )
         index = QueryIndex(groups, X.shape[0])
-        dataset = QueryDataset(X, None, index, device=self.device)
-        iterator = QueryBatchIterator(dataset, self.batch_size, bucketing=True)
+        dataset = QueryDataset(X, None, index, device=self._data_device())
+        sampler = QueryBatchSampler(dataset, self.batch_size, bucketing=True)
         sorted_scores = np.empty(X.shape[0], dtype=np.float64)
-        for queries in iterator._batches():
+        self._set_training(False)
+        for queries in sampler.batches():
             rows, _ = dataset.rows(queries)
             x, _ = dataset.batch(queries)
-            output = self.evaluation_step((x, None))
+            with torch.no_grad():  # not evaluation_step: no gathering across processes
+                output = self.infer(x)
             scores = self._score_from_output(output)[x.mask]
             sorted_scores[rows] = scores.float().cpu().numpy()
         return index.unsort(sorted_scores)

@@ -130,6 +130,11 @@ def save_ranker(ranker, path):
     for name, value in ranker.get_params(deep=False).items():
         if name.startswith("_") or name in ("module", "loss", "optimizer"):
             continue
+        if name not in defaults and "__" not in name:
+            # a subclass's own parameter (e.g. AcceleratedNeuralRanker's
+            # accelerator): the file reloads as a plain NeuralRanker
+            dropped.append(name)
+            continue
         default = defaults.get(name, object())
         if value is default or (isinstance(value, (str, Real)) and value == default):
             continue
