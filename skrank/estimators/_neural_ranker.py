@@ -61,10 +61,14 @@ def _missing_groups(method, n_samples):
     )
 
 
-def _is_context_aware(module):
+def _unwrapped(module):
     if isinstance(module, torch.nn.parallel.DistributedDataParallel):
-        module = module.module  # wrapped by Accelerate for data-parallel training
-    return bool(getattr(module, "context_aware", False))
+        return module.module  # wrapped by Accelerate for data-parallel training
+    return module
+
+
+def _is_context_aware(module):
+    return bool(getattr(_unwrapped(module), "context_aware", False))
 
 
 #: Largest finite float32: NeuralRanker computes in float32.
@@ -72,7 +76,7 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _n_members(module):
-    return int(getattr(module, "n_members", 1))
+    return int(getattr(_unwrapped(module), "n_members", 1))
 
 
 def _make_input_transform(spec, sparse=False):

@@ -26,7 +26,11 @@ PARAMS = dict(
     lr=5e-3,
     patience=40,
     random_state=0,
+    validation_fraction=0.1,  # the test checks validation is the same everywhere
     module__hidden_sizes=(8,),
+    module__n_members=1,
+    input_transform=None,
+    lr_schedule=None,
 )
 
 

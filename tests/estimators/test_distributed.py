@@ -127,7 +127,9 @@ def small_data():
     return make_ranking(n_queries=30, n_features=5, list_length=(5, 15), random_state=0)
 
 
-FAST = dict(max_epochs=3, random_state=0, module__hidden_sizes=(8,))
+FAST = dict(
+    max_epochs=3, random_state=0, module__hidden_sizes=(8,), validation_fraction=0.1
+)
 
 
 def test_accelerate_mixin_on_one_process_trains_as_neural_ranker():
