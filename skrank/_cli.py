@@ -110,17 +110,24 @@ def build_parser():
     add(
         "--max-epochs",
         type=INT1,
-        help="most epochs (default 30, 100 with --data, 5 with --quick)",
+        help="most epochs (default: NeuralRanker's, 15; 5 with --quick)",
     )
-    add("--patience", type=INT1, default=10, help="epochs without validation gain")
+    add(
+        "--patience",
+        type=INT1,
+        help="epochs without validation gain before early stopping (default 10)",
+    )
     add("--hidden-sizes", help="MLP widths or 'linear' (default: 128,64)")
     add(
         "--lr",
         type=_number(float, 0, "a float > 0", (0,)),
-        default=3e-3,
-        help="learning rate",
+        help="learning rate (default: NeuralRanker's, 1e-3)",
     )
-    add("--batch-size", type=INT1, default=32, help="queries per training batch")
+    add(
+        "--batch-size",
+        type=INT1,
+        help="queries per training batch (default: NeuralRanker's, 32)",
+    )
     n_jobs = _number(int, -math.inf, "an int other than 0", (0,))
     add("--n-jobs", type=n_jobs, help="parallel fits (default: 1; -1: all cores)")
     add("--threads", type=INT1, help="torch threads per fit (default: torch's)")
@@ -321,9 +328,14 @@ def run_compare(args, out, err):
     hidden = parse_hidden_sizes(args.hidden_sizes)
     if args.plot:
         _use_matplotlib()
-    epochs = 5 if args.quick else 30 if args.data is None else 100
-    neural = {"max_epochs": epochs if args.max_epochs is None else args.max_epochs}
-    neural.update(lr=args.lr, batch_size=args.batch_size, patience=args.patience)
+    # NeuralRanker's own defaults unless an option says otherwise
+    options = {
+        "max_epochs": 5 if args.quick and args.max_epochs is None else args.max_epochs,
+        "lr": args.lr,
+        "batch_size": args.batch_size,
+        "patience": args.patience,
+    }
+    neural = {key: value for key, value in options.items() if value is not None}
     table = {
         "label": args.label_col,
         "qid": args.qid_col,
@@ -338,7 +350,7 @@ def run_compare(args, out, err):
         baselines,
         seed=args.seed,
         hidden_sizes=hidden,
-        rounds=args.patience if stop else None,
+        rounds=(10 if args.patience is None else args.patience) if stop else None,
         **neural,
     )
     folds = (3 if args.quick else 5) if args.cv is None else args.cv
@@ -346,14 +358,16 @@ def run_compare(args, out, err):
     table = err if args.json == "-" else out
     n, n_splits = len(models), folds if splits is None else len(splits)
     scorer = (
-        f"MLP {(128, 64) if hidden is None else hidden}" if hidden != () else "linear"
+        f"ensemble of 5 MLPs {(128, 64) if hidden is None else hidden}"
+        if hidden != ()
+        else "linear"
     )
-    settings = ", ".join(f"{k}={v}" for k, v in neural.items())
+    settings = "".join(f"{k}={v}, " for k, v in neural.items()) or "defaults, "
     print(f"Data: {desc}", file=table)
     print(
         f"Comparing {n} model{'s' * (n != 1)} over {n_splits} "
         f"split{'s' * (n_splits != 1)} (NeuralRanker: {scorer} scorer, "
-        f"{settings}, seed={args.seed}).",
+        f"{settings}seed={args.seed}).",
         file=table,
         flush=True,
     )
