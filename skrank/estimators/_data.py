@@ -78,6 +78,29 @@ class QueryBatch:
         yield self.mask
 
 
+#: Rows gathered (and transformed) at a time when sorting dense features.
+_GATHER_BYTES = 32 * 2**20
+
+
+def _sorted_float32(X, order, transform=None):
+    """``transform(X[order])`` as one C-contiguous float32 array, built in chunks.
+
+    The only full-size allocation is the result: gathering, casting and
+    transforming go through row blocks of about ``_GATHER_BYTES``, so a
+    float64 input or an input transformation never holds a second full copy.
+    """
+    X = np.asarray(X)
+    n, width = X.shape
+    out = np.empty((n, width), dtype=np.float32)
+    step = max(1, _GATHER_BYTES // (8 * max(1, width)))
+    for start in range(0, n, step):
+        block = X[order[start : start + step]]
+        if transform is not None:
+            block = transform(block)
+        out[start : start + step] = block
+    return out
+
+
 class QueryDataset(torch.utils.data.Dataset):
     """Rows grouped by query, sorted once, ready to be cut into batches.
 
@@ -102,19 +125,18 @@ class QueryDataset(torch.utils.data.Dataset):
     batch. Single items are not supported.
     """
 
-    def __init__(self, X, y, index, device="cpu"):
+    def __init__(self, X, y, index, device="cpu", transform=None):
         self.index = index
         self.device = device
         order = index.order
         if sp.issparse(X):
             self.X = sp.csr_matrix(X)[order]
+            if transform is not None:
+                self.X = sp.csr_matrix(transform(self.X))
             self.X.sort_indices()
             self.sparse = True
         else:
-            X = np.asarray(X)
-            self.X = torch.as_tensor(
-                np.ascontiguousarray(X[order], dtype=np.float32), device=device
-            )
+            self.X = torch.from_numpy(_sorted_float32(X, order, transform)).to(device)
             self.sparse = False
         self.n_features = X.shape[1]
         if y is None:

@@ -510,13 +510,6 @@ class NeuralRanker(NeuralNet):
     # ------------------------------------------------------------------
     # Data
     # ------------------------------------------------------------------
-    def _validate_X(self, X, reset):
-        """Checked and transformed features (the transform fitted on reset)."""
-        X = self._check_X(X, reset)
-        if reset:
-            self._fit_input_transform(X)
-        return self._transform_X(X)
-
     def _check_X(self, X, reset):
         X = validate_data(
             self,
@@ -562,8 +555,10 @@ class NeuralRanker(NeuralNet):
                 index = QueryIndex(np.asarray(groups)[keep], X.shape[0])
         if reset:  # fitted on the rows trained on: weight-0 queries do not count
             self._fit_input_transform(X)
-        X = self._transform_X(X)
-        dataset = QueryDataset(X, y, index, device=self._data_device())
+        # transformed block by block while the dataset sorts its own copy
+        dataset = QueryDataset(
+            X, y, index, device=self._data_device(), transform=self._transform_X
+        )
         dataset.query_weights = weights
         dataset.labels = y  # validated float64, for the loss's checks
         return dataset
@@ -999,7 +994,7 @@ class NeuralRanker(NeuralNet):
         self._set_training(False)
         with torch.no_grad():
             for start in range(0, X.shape[0], chunk):
-                block = X[start : start + chunk]
+                block = self._transform_X(X[start : start + chunk])
                 if sp.issparse(block):
                     block = block.toarray()
                 xb = torch.as_tensor(
@@ -1031,7 +1026,7 @@ class NeuralRanker(NeuralNet):
             Higher is better within a query.
         """
         self.check_is_fitted()
-        X = self._validate_X(X, reset=False)
+        X = self._check_X(X, reset=False)  # transformed chunk by chunk below
         if not _is_context_aware(self.module_):
             return self._predict_rows(X)
         if groups is None:
@@ -1041,7 +1036,9 @@ class NeuralRanker(NeuralNet):
                 "needs groups=qid, one query id per row."
             )
         index = QueryIndex(groups, X.shape[0])
-        dataset = QueryDataset(X, None, index, device=self._data_device())
+        dataset = QueryDataset(
+            X, None, index, device=self._data_device(), transform=self._transform_X
+        )
         sampler = QueryBatchSampler(dataset, self.batch_size, bucketing=True)
         sorted_scores = np.empty(X.shape[0], dtype=np.float64)
         self._set_training(False)

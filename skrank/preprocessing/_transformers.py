@@ -256,14 +256,13 @@ class SymmetricLog1p(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.mean_ = self.scale_ = None
         if not self.standardize:
             return self
-        Z = _symlog(X)
-        if sp.issparse(Z):
+        if sp.issparse(X):
+            Z = _symlog(X)
             mean = np.asarray(Z.mean(axis=0)).ravel()
             sq = np.asarray(Z.multiply(Z).mean(axis=0)).ravel()
             var = np.maximum(sq - mean * mean, 0.0)
         else:
-            mean = Z.mean(axis=0)
-            var = Z.var(axis=0)
+            mean, var = _chunked_mean_var(X)
             self.mean_ = mean
         scale = np.sqrt(var)
         self.scale_ = np.where(scale > 0, scale, 1.0)
@@ -303,9 +302,32 @@ class SymmetricLog1p(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
 
 def _symlog(X):
-    """``sign(X) * log1p(|X|)`` as a new array (sparse stays sparse)."""
+    """``sign(X) * log1p(|X|)`` as one new array (sparse stays sparse)."""
     if sp.issparse(X):
         X = X.copy()
-        X.data = np.sign(X.data) * np.log1p(np.abs(X.data))
+        X.data = _symlog(X.data)
         return X
-    return np.sign(X) * np.log1p(np.abs(X))
+    Z = np.abs(X)  # the only allocation: log1p and the sign work in place
+    np.log1p(Z, out=Z)
+    return np.copysign(Z, X, out=Z)
+
+
+#: Rows of symlog features held at once when fitting on dense input.
+_FIT_CHUNK_BYTES = 32 * 2**20
+
+
+def _chunked_mean_var(X):
+    """Column mean and variance of ``_symlog(X)``, two passes over row blocks.
+
+    Never holds the transformed matrix: memory stays at one block of about
+    ``_FIT_CHUNK_BYTES`` whatever the number of rows.
+    """
+    n = X.shape[0]
+    step = max(1, _FIT_CHUNK_BYTES // (8 * max(1, X.shape[1])))
+    blocks = [slice(i, i + step) for i in range(0, n, step)]
+    total = sum(_symlog(X[b].astype(np.float64)).sum(axis=0) for b in blocks)
+    mean = total / n
+    sq = sum(
+        ((_symlog(X[b].astype(np.float64)) - mean) ** 2).sum(axis=0) for b in blocks
+    )
+    return mean, sq / n
