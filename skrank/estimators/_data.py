@@ -460,7 +460,3 @@ def query_loader(
     return torch.utils.data.DataLoader(
         dataset, batch_sampler=sampler, collate_fn=sampler.collate
     )
-
-
-#: The former name of :func:`query_loader` (a hand-written iterator then).
-QueryBatchIterator = query_loader

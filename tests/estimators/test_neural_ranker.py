@@ -555,15 +555,15 @@ def test_bucketing_batches_similar_lengths():
     g = np.repeat(np.arange(64), sizes)
     X = rng.normal(size=(g.shape[0], 3))
     ds = QueryDataset(X, np.zeros(g.shape[0]), QueryIndex(g))
-    from skrank.estimators._data import QueryBatchIterator
+    from skrank.estimators._data import query_loader
 
     def padding(bucketing):
-        it = QueryBatchIterator(ds, 8, shuffle=True, bucketing=bucketing, rng=rng)
+        it = query_loader(ds, 8, shuffle=True, bucketing=bucketing, rng=rng)
         return sum(m.numel() - int(m.sum()) for (_, m), _ in it)
 
     assert padding(True) < 0.3 * padding(False)
     # a batch covers every row of every query once
-    it = QueryBatchIterator(ds, 8, shuffle=True, rng=rng)
+    it = query_loader(ds, 8, shuffle=True, rng=rng)
     assert sum(int(b.mask.sum()) for b, _ in it) == X.shape[0]
 
 
