@@ -1074,9 +1074,9 @@ class NeuralRanker(NeuralNet):
             Query id of each row. Without it: a ``ValueError`` when metadata
             routing is off, else all rows are one query (with a
             :class:`NoGroupsWarning`).
-        sample_weight : None, default=None
-            Not supported (queries are weighted equally); accepted so that
-            ``Pipeline.score`` works under metadata routing.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Query weights (the same for every row of a query): the weighted
+            mean NDCG over queries.
 
         Returns
         -------
@@ -1085,18 +1085,13 @@ class NeuralRanker(NeuralNet):
         """
         from ..metrics import ndcg_score
 
-        if sample_weight is not None:
-            raise ValueError(
-                "NeuralRanker.score does not support sample_weight: every query "
-                "counts equally in the mean NDCG. Got sample_weight of type "
-                f"{type(sample_weight).__name__}."
-            )
-
         if groups is None:
             _missing_groups("score", len(y))
             groups = np.zeros(len(y), dtype=np.intp)
         y_score = self.predict(X, groups=groups)
-        return float(ndcg_score(y, y_score, groups, k=self.ndcg_k))
+        return float(
+            ndcg_score(y, y_score, groups, k=self.ndcg_k, sample_weight=sample_weight)
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

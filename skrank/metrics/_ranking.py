@@ -20,8 +20,10 @@ from ..utils._groups import QueryIndex
 from ..utils._validation import (
     Interval,
     StrOptions,
+    check_array,
     check_relevance,
     check_scores,
+    column_or_1d,
     validate_parameter_constraints,
     validate_params,
 )
@@ -44,6 +46,7 @@ _COMMON = {
     "y_score": ["array-like"],
     "groups": ["array-like"],
     "k": _K,
+    "sample_weight": ["array-like", None],
 }
 
 
@@ -412,7 +415,45 @@ def _scorer_context():
         _IN_SCORER.reset(token)
 
 
-def _average(values, defined, no_relevant, caller):
+def _query_weights(lists, sample_weight, caller):
+    """One weight per query from per-row ``sample_weight`` (constant in a query)."""
+    w = column_or_1d(
+        check_array(
+            sample_weight, ensure_2d=False, dtype=np.float64, input_name="sample_weight"
+        )
+    )
+    index = lists.index
+    if w.shape[0] != index.n_samples:
+        raise ValueError(
+            f"sample_weight has {w.shape[0]} entries but y_true has {index.n_samples}."
+        )
+    if (w < 0).any():
+        raise ValueError(
+            f"sample_weight must be >= 0. Got a minimum of {w.min():g} in {caller}."
+        )
+    w = index.sort(w)
+    low, high = index.reduce(w, np.minimum), index.reduce(w, np.maximum)
+    varying = np.flatnonzero(low != high)
+    if varying.size:
+        q = varying[0]
+        qid = index.query_ids[q].item()
+        raise ValueError(
+            f"sample_weight must be the same for every row of a query (a query "
+            f"weight); query {qid!r} has weights from {low[q]:g} to {high[q]:g} "
+            f"({varying.size} such queries)."
+        )
+    return high
+
+
+def _average(values, defined, no_relevant, caller, lists=None, sample_weight=None):
+    if sample_weight is not None:
+        weights = _query_weights(lists, sample_weight, caller)
+        if no_relevant == "skip":
+            defined = defined & (weights > 0)
+        else:
+            values, defined = _fill(values, defined, no_relevant), weights > 0
+            no_relevant = "skip"
+        values = values * weights / weights[defined].mean() if defined.any() else values
     if no_relevant == "skip":
         if not defined.any():
             if _IN_SCORER.get():
@@ -431,7 +472,14 @@ def _average(values, defined, no_relevant, caller):
 
 @validate_params(_CONSTRAINTS["ndcg_score"], prefer_skip_nested_validation=True)
 def ndcg_score(
-    y_true, y_score, groups, *, k=None, gain="exponential", no_relevant="skip"
+    y_true,
+    y_score,
+    groups,
+    *,
+    k=None,
+    gain="exponential",
+    no_relevant="skip",
+    sample_weight=None,
 ):
     r"""Normalized discounted cumulative gain, averaged over queries.
 
@@ -468,6 +516,10 @@ def ndcg_score(
         ``UndefinedMetricWarning`` when no query is left), ``0.0`` or ``1.0``
         counts them as that value (scikit-learn, TF-Ranking and Rax use 0;
         LightGBM, XGBoost and allRank use 1).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Query weights, one per row and the same for every row of a query
+        (e.g. query frequencies); the result is the weighted mean over
+        queries. None weighs every query equally.
 
     Returns
     -------
@@ -497,12 +549,19 @@ def ndcg_score(
     no_relevant = _check_options("ndcg_score", k, no_relevant)
     lists = _RankedLists(y_true, y_score, groups, "ndcg_score")
     values, defined = lists.ndcg(k, gain)
-    return _average(values, defined, no_relevant, "ndcg_score")
+    return _average(values, defined, no_relevant, "ndcg_score", lists, sample_weight)
 
 
 @validate_params(_CONSTRAINTS["map_score"], prefer_skip_nested_validation=True)
 def map_score(
-    y_true, y_score, groups, *, k=None, relevance_threshold=1, no_relevant="skip"
+    y_true,
+    y_score,
+    groups,
+    *,
+    k=None,
+    relevance_threshold=1,
+    no_relevant="skip",
+    sample_weight=None,
 ):
     r"""Mean average precision over queries.
 
@@ -538,6 +597,10 @@ def map_score(
         How queries without a relevant document count: ``"skip"`` leaves them
         out of the mean (NaN with an ``UndefinedMetricWarning`` when no query
         is left), ``0.0`` or ``1.0`` counts them as that value.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Query weights, one per row and the same for every row of a query
+        (e.g. query frequencies); the result is the weighted mean over
+        queries. None weighs every query equally.
 
     Returns
     -------
@@ -561,12 +624,19 @@ def map_score(
     no_relevant = _check_options("map_score", k, no_relevant)
     lists = _RankedLists(y_true, y_score, groups, "map_score")
     values, defined = lists.average_precision(k, relevance_threshold)
-    return _average(values, defined, no_relevant, "map_score")
+    return _average(values, defined, no_relevant, "map_score", lists, sample_weight)
 
 
 @validate_params(_CONSTRAINTS["mrr_score"], prefer_skip_nested_validation=True)
 def mrr_score(
-    y_true, y_score, groups, *, k=None, relevance_threshold=1, no_relevant="skip"
+    y_true,
+    y_score,
+    groups,
+    *,
+    k=None,
+    relevance_threshold=1,
+    no_relevant="skip",
+    sample_weight=None,
 ):
     r"""Mean reciprocal rank of the first relevant document.
 
@@ -600,6 +670,10 @@ def mrr_score(
         How queries without a relevant document count: ``"skip"`` leaves them
         out of the mean (NaN with an ``UndefinedMetricWarning`` when no query
         is left), ``0.0`` or ``1.0`` counts them as that value.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Query weights, one per row and the same for every row of a query
+        (e.g. query frequencies); the result is the weighted mean over
+        queries. None weighs every query equally.
 
     Returns
     -------
@@ -622,11 +696,20 @@ def mrr_score(
     no_relevant = _check_options("mrr_score", k, no_relevant)
     lists = _RankedLists(y_true, y_score, groups, "mrr_score")
     values, defined = lists.reciprocal_rank(k, relevance_threshold)
-    return _average(values, defined, no_relevant, "mrr_score")
+    return _average(values, defined, no_relevant, "mrr_score", lists, sample_weight)
 
 
 @validate_params(_CONSTRAINTS["err_score"], prefer_skip_nested_validation=True)
-def err_score(y_true, y_score, groups, *, k=None, max_grade=4, no_relevant="skip"):
+def err_score(
+    y_true,
+    y_score,
+    groups,
+    *,
+    k=None,
+    max_grade=4,
+    no_relevant="skip",
+    sample_weight=None,
+):
     r"""Expected reciprocal rank (cascade model), averaged over queries.
 
     .. math::
@@ -659,6 +742,10 @@ def err_score(y_true, y_score, groups, *, k=None, max_grade=4, no_relevant="skip
         How queries whose labels are all 0 count: ``"skip"`` leaves them out
         of the mean (NaN with an ``UndefinedMetricWarning`` when no query is
         left), ``0.0`` or ``1.0`` counts them as that value.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Query weights, one per row and the same for every row of a query
+        (e.g. query frequencies); the result is the weighted mean over
+        queries. None weighs every query equally.
 
     Returns
     -------
@@ -682,14 +769,21 @@ def err_score(y_true, y_score, groups, *, k=None, max_grade=4, no_relevant="skip
     no_relevant = _check_options("err_score", k, no_relevant)
     lists = _RankedLists(y_true, y_score, groups, "err_score")
     values, defined = lists.err(k, max_grade)
-    return _average(values, defined, no_relevant, "err_score")
+    return _average(values, defined, no_relevant, "err_score", lists, sample_weight)
 
 
 @validate_params(
     _CONSTRAINTS["precision_at_k_score"], prefer_skip_nested_validation=True
 )
 def precision_at_k_score(
-    y_true, y_score, groups, *, k=None, relevance_threshold=1, no_relevant="skip"
+    y_true,
+    y_score,
+    groups,
+    *,
+    k=None,
+    relevance_threshold=1,
+    no_relevant="skip",
+    sample_weight=None,
 ):
     r"""Precision in the top ``k`` positions, averaged over queries.
 
@@ -721,6 +815,10 @@ def precision_at_k_score(
         How queries without a relevant document count: ``"skip"`` leaves them
         out of the mean (NaN with an ``UndefinedMetricWarning`` when no query
         is left), ``0.0`` or ``1.0`` counts them as that value.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Query weights, one per row and the same for every row of a query
+        (e.g. query frequencies); the result is the weighted mean over
+        queries. None weighs every query equally.
 
     Returns
     -------
@@ -744,12 +842,21 @@ def precision_at_k_score(
     no_relevant = _check_options("precision_at_k_score", k, no_relevant)
     lists = _RankedLists(y_true, y_score, groups, "precision_at_k_score")
     values, defined = lists.precision(k, relevance_threshold)
-    return _average(values, defined, no_relevant, "precision_at_k_score")
+    return _average(
+        values, defined, no_relevant, "precision_at_k_score", lists, sample_weight
+    )
 
 
 @validate_params(_CONSTRAINTS["recall_at_k_score"], prefer_skip_nested_validation=True)
 def recall_at_k_score(
-    y_true, y_score, groups, *, k=None, relevance_threshold=1, no_relevant="skip"
+    y_true,
+    y_score,
+    groups,
+    *,
+    k=None,
+    relevance_threshold=1,
+    no_relevant="skip",
+    sample_weight=None,
 ):
     r"""Recall in the top ``k`` positions, averaged over queries.
 
@@ -778,6 +885,10 @@ def recall_at_k_score(
         How queries without a relevant document count: ``"skip"`` leaves them
         out of the mean (NaN with an ``UndefinedMetricWarning`` when no query
         is left), ``0.0`` or ``1.0`` counts them as that value.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Query weights, one per row and the same for every row of a query
+        (e.g. query frequencies); the result is the weighted mean over
+        queries. None weighs every query equally.
 
     Returns
     -------
@@ -801,7 +912,9 @@ def recall_at_k_score(
     no_relevant = _check_options("recall_at_k_score", k, no_relevant)
     lists = _RankedLists(y_true, y_score, groups, "recall_at_k_score")
     values, defined = lists.recall(k, relevance_threshold)
-    return _average(values, defined, no_relevant, "recall_at_k_score")
+    return _average(
+        values, defined, no_relevant, "recall_at_k_score", lists, sample_weight
+    )
 
 
 _NAME = re.compile(r"^(ndcg|map|mrr|err|precision|recall)(?:@([0-9]+))?$")

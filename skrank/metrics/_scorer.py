@@ -12,7 +12,7 @@ import warnings
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.utils.metadata_routing import MetadataRequest
 
-from ..utils._routing import predict_params
+from ..utils._routing import names_param, predict_params
 from ._ranking import (
     _check_metric_kwargs,
     _NoQueryDefined,
@@ -59,23 +59,27 @@ class _RankingScorer:
         self._name = name
 
     def get_metadata_routing(self):
-        """The routing request of this scorer: ``groups`` for ``score``.
+        """The routing request of this scorer: ``groups`` (and query weights).
 
         Returns
         -------
         routing : MetadataRequest
-            A request asking for ``groups`` when scoring.
+            A request asking for ``groups`` when scoring, and for
+            ``sample_weight`` when the metric takes it (it is passed only
+            when given).
         """
         request = MetadataRequest(owner=repr(self))
         request.score.add_request(param="groups", alias=True)
+        if self._accept_sample_weight():
+            request.score.add_request(param="sample_weight", alias=True)
         return request
 
     def _accept_sample_weight(self):
         # scikit-learn asks every scorer this when routing is off and
-        # sample_weight is passed to fit; ranking metrics take no sample weights
-        return False
+        # sample_weight is passed to fit
+        return names_param(self._metric, "sample_weight")
 
-    def __call__(self, estimator, X, y_true, groups=None):
+    def __call__(self, estimator, X, y_true, groups=None, sample_weight=None):
         """Evaluate ``estimator`` on ``X`` with the ranking metric.
 
         Parameters
@@ -90,6 +94,9 @@ class _RankingScorer:
             Graded relevance labels.
         groups : array-like of shape (n_samples,)
             The query id of each row, routed by scikit-learn.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Query weights (one per row, constant within a query): the
+            metric's weighted mean over queries.
 
         Returns
         -------
@@ -110,7 +117,15 @@ class _RankingScorer:
         y_score = estimator.predict(X, **predict_params(estimator, groups))
         with _scorer_context():
             try:
-                return self._metric(y_true, y_score, groups, **self._kwargs)
+                kwargs = dict(self._kwargs)
+                if sample_weight is not None:
+                    if not self._accept_sample_weight():
+                        raise ValueError(
+                            f"{self!r} got sample_weight, but its metric takes no "
+                            "sample_weight parameter."
+                        )
+                    kwargs["sample_weight"] = sample_weight
+                return self._metric(y_true, y_score, groups, **kwargs)
             except _NoQueryDefined as exc:
                 warnings.warn(
                     f"{self!r}: no query of the scored rows has a relevant "

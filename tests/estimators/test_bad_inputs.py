@@ -274,9 +274,9 @@ CASES = [
     # score
     (
         "score-sample_weight",
-        lambda: _fitted().score(X, Y, G, sample_weight=np.ones(40)),
+        lambda: _fitted().score(X, Y, G, sample_weight=-np.ones(40)),
         ValueError,
-        "NeuralRanker.score does not support sample_weight",
+        "sample_weight must be >= 0",
     ),
     (
         "score-groups-missing",

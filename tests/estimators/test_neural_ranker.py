@@ -594,8 +594,14 @@ def test_pipeline_score_under_routing():
         pipe.fit(X, y, groups=qid)
         score = pipe.score(X, y, groups=qid)
     assert 0.0 <= score <= 1.0
-    with pytest.raises(ValueError, match="does not support sample_weight"):
-        pipe[-1].score(X, y, qid, sample_weight=np.ones(len(y)))
+    # query weights: equal weights give the plain mean; a varying weight is refused
+    ranker = pipe[-1]
+    X_t = pipe[:-1].transform(X)
+    assert ranker.score(X_t, y, qid, sample_weight=np.full(len(y), 2.0)) == (
+        pytest.approx(ranker.score(X_t, y, qid))
+    )
+    with pytest.raises(ValueError, match="same for every row of a query"):
+        ranker.score(X_t, y, qid, sample_weight=np.arange(len(y), dtype=float))
 
 
 # ---------------------------------------------------------------------------

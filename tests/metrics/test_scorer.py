@@ -72,7 +72,7 @@ def test_make_ranking_scorer_errors():
 def test_groups_requested_at_class_level(routing):
     for scorer in (ndcg_scorer, map_scorer, make_ranking_scorer("mrr@5")):
         request = scorer.get_metadata_routing()
-        assert request.score.requests == {"groups": True}
+        assert request.score.requests == {"groups": True, "sample_weight": True}
         assert request.fit.requests == {}
 
 
