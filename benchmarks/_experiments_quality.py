@@ -292,6 +292,15 @@ CONFIGS = {
     },
     # the chosen defaults (NeuralRanker() after this round) and variants of it
     "defaults": {},
+    "Q_lin": {"module__hidden_sizes": (), "lr": 1e-2},
+    "R_lin_lambdarank": {
+        "module__hidden_sizes": (),
+        "loss": "lambdarank",
+        "lr": 3e-2,
+        "batch_size": 8,
+    },
+    "S_h256": {"module__hidden_sizes": (256, 128)},
+    "T_bs16_lr2e3": {"batch_size": 16, "lr": 2e-3},
     "J_lambdarank": {"loss": "lambdarank"},
     "L_m10": {"module__n_members": 10},
     "N_bag08": {"bag": 0.8},

@@ -456,7 +456,7 @@ class RankerComparison:
         return ranx_pair(self.predictions, model, split=split)
 
     def plot(self, metric=None, *, figsize=(11, 4.5)):
-        """Per-model score distributions and per-query differences to the baseline.
+        """A forest plot of each model against the baseline, and per-query curves.
 
         Needs matplotlib (the ``plot`` extra).
 
@@ -470,10 +470,12 @@ class RankerComparison:
         Returns
         -------
         fig : matplotlib.figure.Figure
-            Left: box plots of the per-query scores of each model (the mean
-            as a dot). Right: the per-query differences to the baseline,
-            sorted, one line per model, with the mean difference in the
-            legend.
+            Left: each model's mean difference to the baseline over the
+            distinct held-out queries with its ``1 - alpha`` confidence
+            interval, sorted best first; a filled marker and ``*`` mark a
+            significant difference (both corrected tests). Right: the sorted
+            per-query differences, one curve per model, in distinct colours
+            however many models, with the legend outside the axes.
         """
         from ._plot import plot_comparison
 

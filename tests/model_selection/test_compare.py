@@ -428,7 +428,42 @@ def test_plot(result, tmp_path):
 
     fig = result.plot("map")
     assert len(fig.axes) == 2
+    forest, curves = fig.axes
+    tests = result.significance("map")
+    # the forest lists every model but the baseline, sorted by mean difference
+    labels = [t.get_text().rstrip(" *") for t in forest.get_yticklabels()]
+    assert sorted(labels) == sorted(tests)
+    diffs = [tests[name]["diff"] for name in labels]
+    assert diffs == sorted(diffs, reverse=True)
+    # the legend sits outside the curves' axes
+    legend = curves.get_legend().get_window_extent(fig.canvas.get_renderer())
+    assert legend.x0 >= curves.get_window_extent().x1
     fig.savefig(tmp_path / "fig.png")
+    plt.close(fig)
+
+
+def test_plot_colours_stay_distinct_with_many_models(tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skrank.model_selection import RankerComparison
+
+    rng = np.random.default_rng(0)
+    names = [f"m{i}" for i in range(25)]
+    scores = {n: {"map": rng.uniform(size=40)} for n in names}
+    res = RankerComparison(
+        scores=scores,
+        query_ids=np.arange(40),
+        splits=np.repeat([0, 1], 20),
+        fit_time={n: np.ones(2) for n in names},
+        predict_time={n: np.ones(2) for n in names},
+        metrics=("map",),
+        baseline="m0",
+    )
+    fig = res.plot()
+    colours = {tuple(line.get_color()) for line in fig.axes[1].get_lines()[:-1]}
+    assert len(colours) == 24
     plt.close(fig)
 
 
