@@ -431,18 +431,7 @@ def _query_weights(lists, sample_weight, caller):
         raise ValueError(
             f"sample_weight must be >= 0. Got a minimum of {w.min():g} in {caller}."
         )
-    w = index.sort(w)
-    low, high = index.reduce(w, np.minimum), index.reduce(w, np.maximum)
-    varying = np.flatnonzero(low != high)
-    if varying.size:
-        q = varying[0]
-        qid = index.query_ids[q].item()
-        raise ValueError(
-            f"sample_weight must be the same for every row of a query (a query "
-            f"weight); query {qid!r} has weights from {low[q]:g} to {high[q]:g} "
-            f"({varying.size} such queries)."
-        )
-    return high
+    return index.query_values(w, "sample_weight (a query weight)")
 
 
 def _average(values, defined, no_relevant, caller, lists=None, sample_weight=None):

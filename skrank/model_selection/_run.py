@@ -10,6 +10,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone, is_classifier
 
+from ..utils import QueryIndex
 from ..utils._routing import final_step, fit_params, predict_params
 from ..utils._validation import Interval, StrOptions, validate_params
 from ._result import RankerComparison
@@ -39,6 +40,7 @@ __all__ = ["compare_rankers"]
         ],
         "verbose": ["verbose"],
         "callback": [callable, None],
+        "sample_weight": ["array-like", None],
     },
     prefer_skip_nested_validation=False,  # the models validate their own params
 )
@@ -59,6 +61,7 @@ def compare_rankers(
     n_jobs=None,
     verbose=0,
     callback=None,
+    sample_weight=None,
 ):
     """Fit several rankers on the same query splits and compare them per query.
 
@@ -125,6 +128,12 @@ def compare_rankers(
         Called as ``callback(info)`` after each fit, with a dict holding
         ``"model"``, ``"split"``, ``"done"``, ``"total"``, ``"fit_time"`` and
         ``"predict_time"`` (the CLI's progress display uses it).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Query weights for training: one per row, the same for every row of a
+        query. Each model whose ``fit`` (its last step's, for a pipeline)
+        takes ``sample_weight`` gets the weights of its training rows; other
+        models are fitted unweighted. The scores, intervals and paired tests
+        still count every held-out query once.
 
     Returns
     -------
@@ -192,10 +201,20 @@ def compare_rankers(
     y = np.asarray(y, dtype=np.float64)
     groups = np.asarray(groups)
     splits = check_query_splits(cv, X, y, groups)
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        QueryIndex(groups, y.shape[0]).query_values(sample_weight, "sample_weight")
     tasks = [(name, s) for name in names for s in range(len(splits))]
     jobs = [
         delayed(_fit_and_score)(
-            estimators[name], X, y, groups, splits[s], score_kw, (name, s, len(splits))
+            estimators[name],
+            X,
+            y,
+            groups,
+            splits[s],
+            score_kw,
+            (name, s, len(splits)),
+            sample_weight,
         )
         for name, s in tasks
     ]
@@ -386,7 +405,7 @@ def ranking_scores(estimator, X, groups=None):
     return np.asarray(estimator.predict(X, **params), dtype=np.float64).ravel()
 
 
-def _fit_and_score(estimator, X, y, groups, split, score_kw, where):
+def _fit_and_score(estimator, X, y, groups, split, score_kw, where, weights=None):
     """Fit a clone on the training rows, score the test queries; one task."""
     from ..metrics import per_query_scores
 
@@ -396,7 +415,9 @@ def _fit_and_score(estimator, X, y, groups, split, score_kw, where):
     val_data = None
     if val.shape[0]:
         val_data = (_take(X, val), y[val], groups[val])
-    params = fit_params(est, groups[train], val_data)
+    params = fit_params(
+        est, groups[train], val_data, None if weights is None else weights[train]
+    )
     with _interrupts_raise() as interrupts:  # a fit in a process's main thread
         start = time.perf_counter()
         step = "fit"

@@ -345,5 +345,46 @@ class QueryIndex:
             int(sizes.sum())
         )
 
+    def query_values(self, values, name="values"):
+        """One value per query from per-row ``values`` constant within each query.
+
+        Parameters
+        ----------
+        values : array-like of shape (n_samples,)
+            One value per row, in input row order (e.g. query weights given
+            per row, as scikit-learn's ``sample_weight``).
+        name : str, default="values"
+            The name used in error messages.
+
+        Returns
+        -------
+        per_query : ndarray of shape (n_queries,)
+            The value of each query (in the order of :attr:`query_ids`).
+
+        Raises
+        ------
+        ValueError
+            If ``values`` does not have one entry per row, or varies inside a
+            query.
+        """
+        values = np.asarray(values)
+        if values.shape != (self.n_samples,):
+            raise ValueError(
+                f"{name} must have one entry per row: {self.n_samples} rows. "
+                f"Got shape {values.shape} instead."
+            )
+        ordered = self.sort(values)
+        low = self.reduce(ordered, np.minimum)
+        high = self.reduce(ordered, np.maximum)
+        varying = np.flatnonzero(low != high)
+        if varying.size:
+            q = varying[0]
+            raise ValueError(
+                f"{name} must be the same for every row of a query; query "
+                f"{self.query_ids[q].item()!r} has values from {low[q]:g} to "
+                f"{high[q]:g} ({varying.size} such queries)."
+            )
+        return high
+
     def __repr__(self):
         return f"QueryIndex(n_samples={self.n_samples}, n_queries={self.n_queries})"

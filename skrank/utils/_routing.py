@@ -53,7 +53,7 @@ def final_step(estimator):
     return None, estimator
 
 
-def fit_params(estimator, groups, eval_set=None):
+def fit_params(estimator, groups, eval_set=None, sample_weight=None):
     """Keyword arguments that give ``estimator.fit`` its query ids.
 
     Parameters
@@ -67,12 +67,16 @@ def fit_params(estimator, groups, eval_set=None):
         transformers would not see them) whose ``fit`` names ``eval_set`` or
         that requests it at class level (``__metadata_request__fit =
         {"eval_set": True}``).
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Weights of the training rows, passed when ``fit`` names
+        ``sample_weight``.
 
     Returns
     -------
     params : dict
-        ``{"groups": ..., "eval_set": ...}`` as far as ``fit`` takes them,
-        prefixed ``step__`` for a pipeline when metadata routing is off.
+        ``{"groups": ..., "eval_set": ..., "sample_weight": ...}`` as far as
+        ``fit`` takes them, prefixed ``step__`` for a pipeline when metadata
+        routing is off.
     """
     step, final = final_step(estimator)
     fit = getattr(final, "fit", None)
@@ -81,6 +85,9 @@ def fit_params(estimator, groups, eval_set=None):
         params["groups"] = groups
     if step is None and eval_set is not None and _takes(final, fit, "eval_set"):
         params["eval_set"] = eval_set
+    if sample_weight is not None and fit is not None:
+        if names_param(fit, "sample_weight"):
+            params["sample_weight"] = sample_weight
     if step is None or not params:
         return params
     from sklearn import get_config

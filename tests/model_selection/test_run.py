@@ -257,3 +257,42 @@ def test_check_query_splits_bad_inputs(cv, error, fragment):
 
 def test_group_kfold_splits_are_not_query_split_errors():
     assert len(check_query_splits(GroupKFold(2), X0, Y0, G0)) == 2
+
+
+# ------------------------------------------------------------ weights
+class WeightSpy(RegressorMixin, BaseEstimator):
+    """Records the weights its fit gets, paired with the rows' first feature."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.pairs_ = None if sample_weight is None else (X[:, 0], sample_weight)
+        self.coef_ = np.linalg.lstsq(X, y, rcond=None)[0]
+        return self
+
+    def predict(self, X):
+        return X @ self.coef_
+
+
+def test_sample_weight_reaches_fit_aligned_with_its_rows():
+    X, y, g = make_data()
+    X = X.copy()
+    # every row's weight is derivable from its query id, so alignment is checked
+    w = (g % 3 + 1).astype(float)
+    X[:, 0] = w
+    seen = []
+
+    class Recording(WeightSpy):
+        def fit(self, X, y, sample_weight=None):
+            super().fit(X, y, sample_weight)
+            seen.append(self.pairs_)
+            return self
+
+    res = compare_rankers(
+        {"spy": Recording(), "ridge": Ridge()}, X, y, g, cv=2, sample_weight=w
+    )
+    assert len(seen) == 2 and all(p is not None for p in seen)
+    for first_feature, weights in seen:
+        np.testing.assert_array_equal(first_feature, weights)
+    assert res.n_splits == 2
+    varying = np.arange(len(y), dtype=float)
+    with pytest.raises(ValueError, match="same for every row of a query"):
+        compare_rankers({"r": Ridge()}, X, y, g, cv=2, sample_weight=varying)
