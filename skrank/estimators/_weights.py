@@ -9,9 +9,9 @@ weigh their list's loss, ``w_q / mean(w)`` times, in the mean over the lists
 of a batch.
 """
 
-import numpy as np
 import torch
-from sklearn.utils import check_array, column_or_1d
+
+from ..utils._groups import check_query_weights as query_weights
 
 __all__ = ["check_query_weights", "supports_query_weights", "weighted_loss"]
 
@@ -34,35 +34,7 @@ def check_query_weights(sample_weight, index):
         Positive query weights divided by their mean, in query order of the
         kept rows; None when they are all equal (an unweighted fit).
     """
-    w = column_or_1d(
-        check_array(
-            sample_weight, ensure_2d=False, dtype=np.float64, input_name="sample_weight"
-        ),
-        input_name="sample_weight",
-    )
-    if w.shape[0] != index.n_samples:
-        raise ValueError(
-            f"sample_weight has {w.shape[0]} entries but X has {index.n_samples} rows."
-        )
-    if (w < 0).any():
-        raise ValueError(
-            f"sample_weight must be >= 0. Got a minimum of {w.min():g} instead."
-        )
-    starts = index.offsets[:-1]
-    ws = w[index.order]
-    low = np.minimum.reduceat(ws, starts)
-    high = np.maximum.reduceat(ws, starts)
-    if (low != high).any():
-        q = int(np.flatnonzero(low != high)[0])
-        qid = index.query_ids[q]
-        qid = qid.item() if isinstance(qid, np.generic) else qid
-        raise ValueError(
-            "sample_weight must be constant within each query: NeuralRanker "
-            "takes it as query weights (its losses compare the documents of a "
-            "query, so per-document weights have no meaning common to the loss "
-            f"families). Query {qid!r} has weights from {low[q]:g} "
-            f"to {high[q]:g}."
-        )
+    low = query_weights(sample_weight, index)
     if not (low > 0).any():
         raise ValueError("sample_weight is zero for every query: nothing to train on.")
     keep = None

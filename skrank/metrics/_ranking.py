@@ -16,14 +16,12 @@ import numpy as np
 from scipy.special import gammaln
 from sklearn.exceptions import UndefinedMetricWarning
 
-from ..utils._groups import QueryIndex
+from ..utils._groups import QueryIndex, check_query_weights
 from ..utils._validation import (
     Interval,
     StrOptions,
-    check_array,
     check_relevance,
     check_scores,
-    column_or_1d,
     validate_parameter_constraints,
     validate_params,
 )
@@ -417,21 +415,7 @@ def _scorer_context():
 
 def _query_weights(lists, sample_weight, caller):
     """One weight per query from per-row ``sample_weight`` (constant in a query)."""
-    w = column_or_1d(
-        check_array(
-            sample_weight, ensure_2d=False, dtype=np.float64, input_name="sample_weight"
-        )
-    )
-    index = lists.index
-    if w.shape[0] != index.n_samples:
-        raise ValueError(
-            f"sample_weight has {w.shape[0]} entries but y_true has {index.n_samples}."
-        )
-    if (w < 0).any():
-        raise ValueError(
-            f"sample_weight must be >= 0. Got a minimum of {w.min():g} in {caller}."
-        )
-    return index.query_values(w, "sample_weight (a query weight)")
+    return check_query_weights(sample_weight, lists.index, other_name="y_true")
 
 
 def _average(values, defined, no_relevant, caller, lists=None, sample_weight=None):

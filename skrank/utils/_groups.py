@@ -380,7 +380,7 @@ class QueryIndex:
         if varying.size:
             q = varying[0]
             raise ValueError(
-                f"{name} must be the same for every row of a query; query "
+                f"{name} must be constant within each query; query "
                 f"{self.query_ids[q].item()!r} has values from {low[q]:g} to "
                 f"{high[q]:g} ({varying.size} such queries)."
             )
@@ -388,3 +388,47 @@ class QueryIndex:
 
     def __repr__(self):
         return f"QueryIndex(n_samples={self.n_samples}, n_queries={self.n_queries})"
+
+
+def check_query_weights(sample_weight, index, *, other_name="X"):
+    """Per-query weights from per-row ``sample_weight``, one check for all of skrank.
+
+    Ranking metrics and losses compare the documents of a query, so a weight
+    is a query weight: finite, >= 0 and the same for every row of a query.
+
+    Parameters
+    ----------
+    sample_weight : array-like of shape (n_samples,)
+        One weight per row.
+    index : QueryIndex
+        The query index of the rows.
+    other_name : str, default="X"
+        The array whose rows the weights must match, for error messages.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_queries,)
+        The weight of each query, in the order of ``index.query_ids``.
+    """
+    from ._validation import check_array, column_or_1d
+
+    w = column_or_1d(
+        check_array(
+            sample_weight, ensure_2d=False, dtype=np.float64, input_name="sample_weight"
+        ),
+        input_name="sample_weight",
+    )
+    if w.shape[0] != index.n_samples:
+        raise ValueError(
+            f"sample_weight has {w.shape[0]} entries but {other_name} has "
+            f"{index.n_samples} rows."
+        )
+    if (w < 0).any():
+        raise ValueError(
+            f"sample_weight must be >= 0. Got a minimum of {w.min():g} instead."
+        )
+    return index.query_values(
+        w,
+        "sample_weight (a query weight: metrics and losses compare the documents "
+        "of a query)",
+    )

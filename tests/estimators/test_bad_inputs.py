@@ -173,8 +173,8 @@ CASES = [
         "fit-sample_weight-varies-in-query",
         lambda: NeuralRanker(**FAST).fit(X, Y, G, sample_weight=np.arange(40.0)),
         ValueError,
-        r"sample_weight must be constant within each query: .* Query 0 has "
-        r"weights from 0 to 9\.",
+        r"sample_weight \(a query weight: .*\) must be constant within each "
+        r"query; query 0 has values from 0 to 9",
     ),
     (
         "fit-sample_weight-negative",

@@ -600,7 +600,7 @@ def test_pipeline_score_under_routing():
     assert ranker.score(X_t, y, qid, sample_weight=np.full(len(y), 2.0)) == (
         pytest.approx(ranker.score(X_t, y, qid))
     )
-    with pytest.raises(ValueError, match="same for every row of a query"):
+    with pytest.raises(ValueError, match="constant within each query"):
         ranker.score(X_t, y, qid, sample_weight=np.arange(len(y), dtype=float))
 
 

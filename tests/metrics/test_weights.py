@@ -84,7 +84,7 @@ def test_weighted_mean_of_the_per_query_values(name, no_relevant):
         (-np.ones(72), "sample_weight must be >= 0. Got a minimum of -1"),
         (
             np.arange(72.0),
-            r"same for every row of a query; query 0 has values from 0 to 5",
+            r"constant within each query; query 0 has values from 0 to 5",
         ),
         (np.full(72, np.nan), "sample_weight"),
     ],

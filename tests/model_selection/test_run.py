@@ -294,5 +294,5 @@ def test_sample_weight_reaches_fit_aligned_with_its_rows():
         np.testing.assert_array_equal(first_feature, weights)
     assert res.n_splits == 2
     varying = np.arange(len(y), dtype=float)
-    with pytest.raises(ValueError, match="same for every row of a query"):
+    with pytest.raises(ValueError, match="constant within each query"):
         compare_rankers({"r": Ridge()}, X, y, g, cv=2, sample_weight=varying)
