@@ -119,3 +119,20 @@ def test_predict_partitions_array_and_frame(client, data):
             da.from_array(X, chunks=(cut + 1, X.shape[1])),
             groups=da.from_array(qid, chunks=cut + 1),
         )
+
+
+def test_compare_rankers_on_dask_equals_sequential(client, data):
+    from sklearn.dummy import DummyRegressor
+
+    from skrank.model_selection import compare_rankers
+
+    X, y, qid = data
+    models = {"ridge": Ridge(), "const": DummyRegressor()}
+    sequential = compare_rankers(models, X, y, qid, cv=GroupKFold(3))
+    with joblib.parallel_config(backend="dask"):
+        on_dask = compare_rankers(models, X, y, qid, cv=GroupKFold(3), n_jobs=2)
+    for name in models:
+        for metric in sequential.metrics:
+            np.testing.assert_allclose(
+                on_dask.scores[name][metric], sequential.scores[name][metric]
+            )
