@@ -301,6 +301,8 @@ CONFIGS = {
     },
     "S_h256": {"module__hidden_sizes": (256, 128)},
     "T_bs16_lr2e3": {"batch_size": 16, "lr": 2e-3},
+    "W_listnet_plus_lambdarank": {"loss": "listnet+lambdarank"},  # a sum of losses
+    "X_bs8_lr3e3": {"batch_size": 8, "lr": 3e-3},
     "J_lambdarank": {"loss": "lambdarank"},
     "L_m10": {"module__n_members": 10},
     "N_bag08": {"bag": 0.8},
@@ -353,6 +355,10 @@ def make_ranker(config, seed):
                 T_max=kwargs.get("max_epochs", 100),
             )
         ]
+    if kwargs.get("loss") == "listnet+lambdarank":
+        from skrank.losses import LambdaRank, ListNet
+
+        kwargs["loss"] = ListNet() + LambdaRank()
     return NeuralRanker(random_state=seed, **kwargs)
 
 
