@@ -37,8 +37,8 @@ def _docno(rows):
     return np.char.add("d", rows.astype(str))
 
 
-def trec_run(predictions, model, *, split=None, run_name=None):
-    """``qid Q0 docno rank score run`` lines of one model's held-out scores."""
+def _run_rows(predictions, model, split):
+    """``qid, docno, rank, score`` of one model's held-out documents, ranked."""
     _check(predictions)
     if model not in predictions["scores"]:
         raise ValueError(
@@ -56,44 +56,52 @@ def trec_run(predictions, model, *, split=None, run_name=None):
     rank = np.arange(qid.shape[0]) - np.repeat(
         starts, np.diff(np.r_[starts, qid.shape[0]])
     )
-    name = str(run_name or model).replace(" ", "_")
-    return "".join(
-        f"{q} Q0 {d} {r + 1} {s:.9g} {name}\n"
-        for q, d, r, s in zip(qid, docno, rank, scores, strict=True)
-    )
+    return qid, docno, rank + 1, scores
 
 
-def trec_qrels(predictions, *, split=None):
-    """``qid 0 docno label`` lines of the held-out documents' labels."""
+def _qrels_rows(predictions, split):
+    """``qid, docno, label`` (integer labels) of the held-out documents."""
     _check(predictions)
     keep = _rows_of_split(predictions, split)
     rows = predictions["rows"][keep]
     order = np.lexsort((rows, predictions["groups"][keep].astype(str)))
-    qid = predictions["groups"][keep][order]
     labels = predictions["y"][keep][order]
     if not np.array_equal(labels, np.round(labels)):
         raise ValueError(
             "TREC qrels hold integer labels; this comparison has fractional "
             f"labels (e.g. {labels[labels != np.round(labels)][0]:g})."
         )
-    docno = _docno(rows[order])
+    qid = predictions["groups"][keep][order]
+    return qid, _docno(rows[order]), labels.astype(np.int64)
+
+
+def trec_run(predictions, model, *, split=None, run_name=None):
+    """``qid Q0 docno rank score run`` lines of one model's held-out scores."""
+    name = str(run_name or model).replace(" ", "_")
     return "".join(
-        f"{q} 0 {d} {int(label)}\n"
-        for q, d, label in zip(qid, docno, labels, strict=True)
+        f"{q} Q0 {d} {r} {s:.9g} {name}\n"
+        for q, d, r, s in zip(*_run_rows(predictions, model, split), strict=True)
+    )
+
+
+def trec_qrels(predictions, *, split=None):
+    """``qid 0 docno label`` lines of the held-out documents' labels."""
+    return "".join(
+        f"{q} 0 {d} {label}\n"
+        for q, d, label in zip(*_qrels_rows(predictions, split), strict=True)
     )
 
 
 def ranx_pair(predictions, model, *, split=None):
-    """ranx ``(Qrels, Run)`` built from the TREC text of :func:`trec_run`."""
+    """ranx ``(Qrels, Run)`` of the rows that trec_qrels and trec_run write."""
     try:
         from ranx import Qrels, Run
     except ImportError:
         raise ImportError("to_ranx needs ranx: pip install ranx") from None
     qrels, run = {}, {}
-    for line in trec_qrels(predictions, split=split).splitlines():
-        q, _, doc, label = line.split()
-        qrels.setdefault(q, {})[doc] = int(label)
-    for line in trec_run(predictions, model, split=split).splitlines():
-        q, _, doc, _, score, _ = line.split()
-        run.setdefault(q, {})[doc] = float(score)
+    for q, doc, label in zip(*_qrels_rows(predictions, split), strict=True):
+        qrels.setdefault(str(q), {})[str(doc)] = int(label)
+    qid, docno, _, scores = _run_rows(predictions, model, split)
+    for q, doc, score in zip(qid, docno, scores, strict=True):
+        run.setdefault(str(q), {})[str(doc)] = float(score)
     return Qrels(qrels), Run(run, name=str(model))
