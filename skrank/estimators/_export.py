@@ -64,13 +64,15 @@ def _torch_prefix(transform):
     import numpy as np
     from sklearn.preprocessing import StandardScaler
 
+    from ..preprocessing import SymmetricLog1p
+
     name = type(transform).__name__
     n = transform.n_features_in_
     if isinstance(transform, StandardScaler):
         center = transform.mean_ if transform.mean_ is not None else np.zeros(n)
         scale = transform.scale_ if transform.scale_ is not None else np.ones(n)
         return _Affine(center, scale, log1p=False)
-    if name == "SymmetricLog1p" and type(transform).__module__.startswith("skrank."):
+    if isinstance(transform, SymmetricLog1p):
         mean, scale = transform.mean_, transform.scale_
         return _Affine(
             np.zeros(n) if mean is None else mean,
