@@ -108,6 +108,41 @@ def _syn_short():
     return _split_by_query(100.0 * X + 1000.0, y, g, 3)
 
 
+def _syn_few():
+    # few queries with long lists, query-normalised like LETOR's QueryLevelNorm
+    from skrank.preprocessing import QueryNormalizer
+
+    X, y, g = make_ranking(
+        200,
+        40,
+        n_informative=8,
+        list_length=(40, 200),
+        n_grades=3,
+        noise=0.7,
+        no_relevant_fraction=0.2,
+        random_state=4,
+    )
+    X = QueryNormalizer("minmax").fit_transform(X, groups=g)
+    return _split_by_query(X, y, g, 4)
+
+
+def _syn_counts():
+    # raw sparse count-like features (term-frequency style), labels 0-4
+    X, y, g = make_ranking(
+        400,
+        60,
+        n_informative=10,
+        list_length=(10, 80),
+        n_grades=5,
+        noise=0.6,
+        random_state=5,
+    )
+    rng = np.random.default_rng(5)
+    rate = np.exp(rng.uniform(-3, 2, X.shape[1]))
+    X = np.floor(np.maximum(X + rng.uniform(-1.5, 0.5, X.shape[1]), 0) ** 2 * rate)
+    return _split_by_query(X, y, g, 5)
+
+
 def _mq(fold):
     def load():
         f = load_letor_fold(MQ2008 / f"Fold{fold}", dense=True, dtype=np.float32)
@@ -118,6 +153,7 @@ def _mq(fold):
 
 DATASETS = {f"mq{i}": _mq(i) for i in range(1, 6)}
 DATASETS.update(syn_base=_syn_base, syn_raw=_syn_raw, syn_short=_syn_short)
+DATASETS.update(syn_few=_syn_few, syn_counts=_syn_counts)
 
 
 def load(name):
@@ -312,6 +348,48 @@ CONFIGS = {
     "M_10ep": {"max_epochs": 10},
     "K_m10_64": {"module__hidden_sizes": (64, 32), "module__n_members": 10},
     "mlp_log1p_lambdarank": {"input_transform": "log1p", "loss": "lambdarank"},
+    # third round: ListNet's target, wide-and-deep members, a quantile transform
+    "Y_exp": {"loss__target": "exponential"},
+    "Y_lin": {"loss__target": "linear"},
+    "Y_skip": {"module__linear_skip": True},
+    "Y_skip_exp": {"module__linear_skip": True, "loss__target": "exponential"},
+    "Y_quant": {"input_transform": "quantile"},
+    "Y_quant_exp": {"input_transform": "quantile", "loss__target": "exponential"},
+    "Y_exp_h256": {"loss__target": "exponential", "module__hidden_sizes": (256, 128)},
+    "Y_exp_lr2e3": {"loss__target": "exponential", "lr": 2e-3},
+    "Y_exp_20ep": {"loss__target": "exponential", "max_epochs": 20},
+    "Y_exp_10ep": {"loss__target": "exponential", "max_epochs": 10},
+    "Y_skip_exp_h256": {
+        "module__linear_skip": True,
+        "loss__target": "exponential",
+        "module__hidden_sizes": (256, 128),
+    },
+    "Y_exp_silu": {"loss__target": "exponential", "module__activation": "silu"},
+    "Y_exp_noise": {"loss__target": "exponential", "module__input_noise": 0.1},
+    "Y_exp_bs16": {"loss__target": "exponential", "batch_size": 16},
+    "Y_exp_layer": {"loss__target": "exponential", "module__norm": "layer"},
+    "Y_exp_drop": {"loss__target": "exponential", "module__dropout": 0.1},
+    "Y_60ep": {"max_epochs": 60},
+    "Y_bs8": {"batch_size": 8},
+    "Y_200ep": {"max_epochs": 200},
+    "Y_lr3e3": {"lr": 3e-3},
+    "Y_es20": {"max_epochs": 200, "validation_fraction": 0.2, "patience": 20},
+    "Y_dpb600": {"docs_per_batch": 600},
+    "Y_dpb600_exp": {"docs_per_batch": 600, "loss__target": "exponential"},
+    "Y_ms500": {"min_steps": 500},
+    "Y_ms500_drop": {"min_steps": 500, "module__dropout": 0.2},
+    "Y_ms500_noise": {"min_steps": 500, "module__input_noise": 0.2},
+    "Y_ms500_wd": {
+        "min_steps": 500,
+        "optimizer": torch.optim.AdamW,
+        "optimizer__weight_decay": 0.1,
+    },
+    "Y_lr3e3_exp": {"lr": 3e-3, "loss__target": "exponential"},
+    "Y_bs16": {"batch_size": 16},
+    "Y_skip_lambdarank": {"module__linear_skip": True, "loss": "lambdarank"},
+    "Y_h64": {"module__hidden_sizes": (64, 32)},
+    "Y_dpb600_drop": {"docs_per_batch": 600, "module__dropout": 0.2},
+    "Y_lambdaloss_skip": {"loss": "lambdaloss", "module__linear_skip": True},
 }
 
 
@@ -335,9 +413,27 @@ def _bagged_ranker_class(keep):
     return BaggedRanker
 
 
-def make_ranker(config, seed):
+def _budget(config, groups):
+    """Resolve the data-dependent keys ``docs_per_batch`` and ``min_steps``."""
+    config = dict(config)
+    n_queries = np.unique(groups).shape[0]
+    docs_per_batch = config.pop("docs_per_batch", None)
+    if docs_per_batch:
+        per_query = len(groups) / n_queries
+        config["batch_size"] = int(np.clip(round(docs_per_batch / per_query), 4, 32))
+    min_steps = config.pop("min_steps", None)
+    if min_steps:
+        steps = -(-n_queries // config.get("batch_size", 32))
+        epochs = max(config.get("max_epochs", 15), -(-min_steps // steps))
+        config["max_epochs"] = int(epochs)
+    return config
+
+
+def make_ranker(config, seed, groups=None):
     from skrank.estimators import NeuralRanker
 
+    if groups is not None:
+        config = _budget(config, groups)
     if config.get("bag"):
         NeuralRanker = _bagged_ranker_class(config["bag"])
     skip = ("members", "cosine", "ema", "bag")
@@ -355,6 +451,12 @@ def make_ranker(config, seed):
                 T_max=kwargs.get("max_epochs", 100),
             )
         ]
+    if kwargs.get("input_transform") == "quantile":
+        from sklearn.preprocessing import QuantileTransformer
+
+        kwargs["input_transform"] = QuantileTransformer(
+            n_quantiles=200, output_distribution="normal", random_state=0
+        )
     if kwargs.get("loss") == "listnet+lambdarank":
         from skrank.losses import LambdaRank, ListNet
 
@@ -402,7 +504,9 @@ def fit_predict(config, train, others, seed):
     preds = [np.zeros(len(o[1])) for o in others]
     epochs = []
     for m in range(members):
-        ranker = make_ranker(config, seed * 100 + m if members > 1 else seed)
+        ranker = make_ranker(
+            config, seed * 100 + m if members > 1 else seed, groups=train[2]
+        )
         ranker.fit(*train)
         epochs.append(len(ranker.history))
         for i, (X, _, g) in enumerate(others):
@@ -423,11 +527,43 @@ def run(name, data, seed, test):
     return row
 
 
-def print_summary(configs=None):
+def _task(task):
+    torch.set_num_threads(1)
+    try:
+        return run(*task)
+    except Exception as exc:  # keep the other tasks going; the row says why
+        name, data, seed, _ = task
+        return {"config": name, "data": data, "seed": seed, "error": repr(exc)}
+
+
+def run_parallel(args):
+    """All (config, data, seed) tasks on ``--jobs`` processes, seed-major order."""
+    import multiprocessing
+
+    seeds = list(map(int, args.seeds.split(",")))
+    data = args.data.split(",")
+    for name in data:  # build the caches once, before the workers start
+        load(name)
+    tasks = [
+        (name, d, seed, args.test)
+        for seed in seeds
+        for name in args.configs
+        for d in data
+    ]
+    with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
+        for row in pool.imap_unordered(_task, tasks):
+            print(json.dumps(row), flush=True)
+            with args.out.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+
+
+def print_summary(configs=None, path=OUT):
     """Mean validation NDCG@10 per configuration and data set (``/n`` seeds)."""
-    rows = [json.loads(line) for line in OUT.read_text().splitlines()]
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
     by = {}
     for r in rows:
+        if "vali" not in r:
+            continue
         by.setdefault(r["config"], {}).setdefault(r["data"], []).append(r["vali"])
     names = list(DATASETS)
     print("| config | " + " | ".join(names) + " | MQ2008 mean |")
@@ -447,9 +583,13 @@ def main(argv=None):
     parser.add_argument("--data", default="mq1,mq2,syn_base,syn_raw,syn_short")
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--test", action="store_true")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes")
+    parser.add_argument("--out", type=Path, default=OUT, help="JSON lines file")
     args = parser.parse_args(argv)
     if args.summary:
-        return print_summary(args.configs)
+        return print_summary(args.configs, args.out)
+    if args.jobs > 1:
+        return run_parallel(args)
     for name in args.configs:
         rows = []
         for data in args.data.split(","):
@@ -457,7 +597,7 @@ def main(argv=None):
                 row = run(name, data, seed, args.test)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
-                with OUT.open("a") as f:
+                with args.out.open("a") as f:
                     f.write(json.dumps(row) + "\n")
         by = {}
         for r in rows:

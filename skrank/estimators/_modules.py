@@ -91,6 +91,18 @@ def _mlp(n_features, n_outputs, hidden_sizes, activation, dropout, norm):
     return nn.Sequential(*layers)
 
 
+class _WideAndDeep(nn.Module):
+    """The sum of a network and a linear function of the same inputs."""
+
+    def __init__(self, deep, wide):
+        super().__init__()
+        self.deep = deep
+        self.wide = wide
+
+    def forward(self, x):
+        return self.deep(x) + self.wide(x)
+
+
 class _BatchNormAnyShape(nn.Module):
     """BatchNorm1d over the last axis of a tensor of any rank."""
 
@@ -133,6 +145,11 @@ class MLPScorer(nn.Module):
         mode only (``module.train()``), a data augmentation that smooths the
         learned function (Qin et al., ICLR 2021); meant for standardised
         inputs. Prediction never adds noise.
+    linear_skip : bool, default=False
+        Add a linear function of the inputs to each network's output, a
+        *wide and deep* scorer (Cheng et al., 2016):
+        :math:`f(x) = \mathrm{MLP}(x) + w^\top x`. The linear part learns
+        what is linear in the features directly, the MLP the rest.
     n_members : int, default=5
         Number of independently initialised networks of this shape, an
         ensemble in one module (1: a single network). The output has
@@ -164,6 +181,7 @@ class MLPScorer(nn.Module):
         dropout=0.0,
         norm=None,
         input_noise=0.0,
+        linear_skip=False,
         n_members=5,
     ):
         super().__init__()
@@ -178,6 +196,11 @@ class MLPScorer(nn.Module):
             _mlp(n_features, n_outputs, hidden_sizes, activation, dropout, norm)
             for _ in range(self.n_members)
         ]
+        if linear_skip and hidden_sizes:
+            networks = [
+                _WideAndDeep(net, nn.Linear(int(n_features), int(n_outputs)))
+                for net in networks
+            ]
         if self.n_members == 1:
             self.layers = networks[0]
         else:
