@@ -455,6 +455,8 @@ class Sigint(RegressorMixin, BaseEstimator):
         return np.zeros(X.shape[0])
 
 cli.make_models = lambda *a, **k: {"sigint": Sigint()}
+# as in a terminal, even when the test runs in a background job (SIGINT ignored)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.exit(cli.main(sys.argv[1:]))
 """
 

@@ -4,6 +4,8 @@ Also: first-order-only losses refuse a second derivative, gain-based losses
 refuse labels whose gain does not fit, and gains stay exact in a scaled domain.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -155,8 +157,10 @@ def test_cuda_no_host_synchronisation(name):  # pragma: no cover - GPU only
     )
     scores.requires_grad_()
     torch.cuda.synchronize()
-    torch.cuda.set_sync_debug_mode("error")
     try:
+        with warnings.catch_warnings():  # "a prototype feature" UserWarning
+            warnings.simplefilter("ignore", UserWarning)
+            torch.cuda.set_sync_debug_mode("error")
         value = loss(scores, labels, mask)
         (grad,) = torch.autograd.grad(value, scores)
     finally:

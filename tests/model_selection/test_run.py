@@ -53,6 +53,18 @@ class Fails(RegressorMixin, BaseEstimator):
 
 
 # ------------------------------------------------------------ interrupts
+@pytest.fixture(autouse=True)
+def terminal_sigint():
+    """Python's own SIGINT handler, as in a terminal.
+
+    A test run started as a background job inherits SIGINT ignored, and then
+    neither Python nor compare_rankers handles it.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def test_interrupt_swallowed_by_the_model_still_stops_the_comparison():
     X, y, g = make_data()
     before = signal.getsignal(signal.SIGINT)
