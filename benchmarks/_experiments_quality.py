@@ -389,6 +389,36 @@ CONFIGS = {
     "Y_skip_lambdarank": {"module__linear_skip": True, "loss": "lambdarank"},
     "Y_h64": {"module__hidden_sizes": (64, 32)},
     "Y_dpb600_drop": {"docs_per_batch": 600, "module__dropout": 0.2},
+    # fourth round: batches of about N documents, with dropout
+    "Z_dr2": {"module__dropout": 0.2},
+    "Z_d600_dr1": {"docs_per_batch": 600, "module__dropout": 0.1},
+    "Z_d600_dr3": {"docs_per_batch": 600, "module__dropout": 0.3},
+    "Z_d400_dr2": {"docs_per_batch": 400, "module__dropout": 0.2},
+    "Z_d1000_dr2": {"docs_per_batch": 1000, "module__dropout": 0.2},
+    "Z_d600_dr2_lr2": {"docs_per_batch": 600, "module__dropout": 0.2, "lr": 2e-3},
+    "Z_d600_dr2_lr3": {"docs_per_batch": 600, "module__dropout": 0.2, "lr": 3e-3},
+    "Z_d600_dr2_25ep": {
+        "docs_per_batch": 600,
+        "module__dropout": 0.2,
+        "max_epochs": 25,
+    },
+    "Z_d600_dr2_lr2_20ep": {
+        "docs_per_batch": 600,
+        "module__dropout": 0.2,
+        "lr": 2e-3,
+        "max_epochs": 20,
+    },
+    "Z_d600_dr2_h256": {
+        "docs_per_batch": 600,
+        "module__dropout": 0.2,
+        "module__hidden_sizes": (256, 128),
+    },
+    "Z_d600_dr2_lambdaloss": {
+        "docs_per_batch": 600,
+        "module__dropout": 0.2,
+        "loss": "lambdaloss",
+    },
+    "Z_d600_dr3_lr3": {"docs_per_batch": 600, "module__dropout": 0.3, "lr": 3e-3},
     "Y_lambdaloss_skip": {"loss": "lambdaloss", "module__linear_skip": True},
 }
 
