@@ -420,7 +420,7 @@ def main(argv=None):
             "LightGBM lambdarank (vali-stopped)": (fit_lightgbm, True),
             "Ridge(alpha=1)": (fit_ridge, False),
         }
-        for name in ("syn_base", "syn_raw", "syn_short"):
+        for name in ("syn_base", "syn_raw", "syn_short", "syn_few", "syn_counts"):
             print(name, flush=True)
             results = run_models([load_synthetic(name)], models, seeds)
             report += [

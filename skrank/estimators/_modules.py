@@ -135,8 +135,10 @@ class MLPScorer(nn.Module):
     activation : str or torch.nn.Module class, default="relu"
         Non-linearity after each hidden layer: one of ``"relu"``, ``"gelu"``,
         ``"tanh"``, ``"elu"``, ``"leaky_relu"``, ``"silu"``, or a module class.
-    dropout : float, default=0.0
-        Dropout probability after each hidden block.
+    dropout : float, default=0.2
+        Dropout probability after each hidden block (training only). It lets
+        the default budget train long enough for data with few, long lists
+        without overfitting data with many short ones.
     norm : {"batch", "layer"} or None, default=None
         Normalisation inside each hidden block. Batch statistics are taken
         over the real documents of a batch only.
@@ -178,7 +180,7 @@ class MLPScorer(nn.Module):
         n_outputs=1,
         hidden_sizes=(128, 64),
         activation="relu",
-        dropout=0.0,
+        dropout=0.2,
         norm=None,
         input_noise=0.0,
         linear_skip=False,

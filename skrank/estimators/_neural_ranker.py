@@ -79,6 +79,21 @@ def _n_members(module):
     return int(getattr(_unwrapped(module), "n_members", 1))
 
 
+#: ``batch_size="auto"``: documents a batch holds on average, and the bounds
+#: on its number of queries.
+_AUTO_BATCH_DOCUMENTS = 600
+_AUTO_BATCH_QUERIES = (4, 32)
+
+
+def _resolve_batch_size(batch_size, index):
+    """Queries per batch: ``batch_size``, or the "auto" rule on ``index``."""
+    if batch_size != "auto":
+        return batch_size
+    low, high = _AUTO_BATCH_QUERIES
+    mean_length = index.n_samples / max(index.n_queries, 1)
+    return int(np.clip(round(_AUTO_BATCH_DOCUMENTS / max(mean_length, 1)), low, high))
+
+
 def _make_input_transform(spec, sparse=False):
     """A fresh transformer from the ``input_transform`` parameter."""
     if spec is None:
@@ -170,8 +185,14 @@ class NeuralRanker(NeuralNet):
         Number of passes over the training queries (fewer if early stopping
         ends training); with ``lr_schedule="cosine"`` also the length of the
         learning-rate decay.
-    batch_size : int, default=32
+    batch_size : int or "auto", default="auto"
         Number of queries per batch (-1: all queries in one batch).
+        ``"auto"`` sizes batches by documents, not queries: as many queries
+        as hold about 600 documents on average, at least 4 and at most 32
+        (``batch_size_``). Lists of ~19 documents (MQ2008) give 32 queries a
+        batch, lists of ~120 give 5, so long-list data get as many
+        optimisation steps per epoch as their documents warrant, instead of a
+        handful (see Notes).
     validation_fraction : float or None, default=None
         Fraction of the queries (at least one) held out, at random seeded by
         ``random_state``, to compute the validation NDCG@``ndcg_k`` each
@@ -237,6 +258,9 @@ class NeuralRanker(NeuralNet):
         The loss in use.
     history_ : skorch.History
         Per-epoch records: ``train_loss``, ``valid_loss``, ``valid_ndcg``, ...
+    batch_size_ : int
+        Queries per training batch: ``batch_size``, or what ``"auto"`` chose
+        for the training data.
     best_epoch_ : int
         With early stopping, the epoch whose weights were restored.
     output_offset_ : torch.Tensor of shape (n_members * n_outputs,) or None
@@ -266,15 +290,15 @@ class NeuralRanker(NeuralNet):
     groups_val))`` validates (and early-stops) on the given queries instead
     of an internal split.
 
-    **Defaults.** The defaults (an ensemble of 5 MLPs, ListNet, Adam with
-    ``lr=1e-3`` decayed by a cosine over 15 epochs, 32 queries per batch,
-    the symmetric log transform of the inputs, no internal validation
-    split) were chosen on the validation files of MQ2008 and of synthetic
-    sets of other shapes, never on test data; the protocol and the results
-    are in the project's ``benchmarks/README.md`` (section *Quality*). For a
-    single network, pass ``module__n_members=1``; to early-stop on data of
-    your own, pass ``eval_set`` (or set ``validation_fraction`` on large
-    data).
+    **Defaults.** The defaults (an ensemble of 5 MLPs with dropout 0.2,
+    ListNet, Adam with ``lr=1e-3`` decayed by a cosine over 15 epochs,
+    batches of about 600 documents, the symmetric log transform of the
+    inputs, no internal validation split) were chosen on the validation
+    files of MQ2008 and of synthetic sets of other shapes, never on test
+    data; the protocol and the results are in the project's
+    ``benchmarks/README.md`` (section *Quality*). For a single network,
+    pass ``module__n_members=1``; to early-stop on data of your own, pass
+    ``eval_set`` (or set ``validation_fraction`` on large data).
 
     **Robustness.** A non-finite training loss stops ``fit`` with a
     ``FloatingPointError`` naming the epoch; the best finite weights (from
@@ -305,7 +329,10 @@ class NeuralRanker(NeuralNet):
     _parameter_constraints: ClassVar[dict] = {
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "max_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "validation_fraction": [
             Interval(numbers.Real, 0, 1, closed="left"),
             None,
@@ -333,7 +360,7 @@ class NeuralRanker(NeuralNet):
         optimizer=torch.optim.Adam,
         lr=1e-3,
         max_epochs=15,
-        batch_size=32,
+        batch_size="auto",
         validation_fraction=None,
         early_stopping=True,
         patience=10,
@@ -522,6 +549,14 @@ class NeuralRanker(NeuralNet):
         _check_float32_range(X, getattr(self, "feature_names_in_", None))
         return X
 
+    def _queries_per_batch(self):
+        """The batch size in queries: fitted for "auto" (any when unfitted)."""
+        if self.batch_size != "auto":
+            return self.batch_size
+        # before fit (or in a model loaded from an older file) any size gives
+        # the same predictions
+        return getattr(self, "batch_size_", None) or _AUTO_BATCH_QUERIES[1]
+
     def _fit_input_transform(self, X):
         self.input_transform_ = _make_input_transform(
             self.input_transform, sparse=sp.issparse(X)
@@ -555,6 +590,7 @@ class NeuralRanker(NeuralNet):
                 index = QueryIndex(np.asarray(groups)[keep], X.shape[0])
         if reset:  # fitted on the rows trained on: weight-0 queries do not count
             self._fit_input_transform(X)
+            self.batch_size_ = _resolve_batch_size(self.batch_size, index)
         # transformed block by block while the dataset sorts its own copy
         dataset = QueryDataset(
             X, y, index, device=self._data_device(), transform=self._transform_X
@@ -666,7 +702,7 @@ class NeuralRanker(NeuralNet):
         accelerator = getattr(self, "accelerator", None)  # skorch's AccelerateMixin
         return query_loader(
             dataset,
-            self.batch_size,
+            self._queries_per_batch(),
             shuffle=training,
             bucketing=self.bucketing,
             max_list_length=self.max_list_length if training else None,
@@ -1039,7 +1075,7 @@ class NeuralRanker(NeuralNet):
         dataset = QueryDataset(
             X, None, index, device=self._data_device(), transform=self._transform_X
         )
-        sampler = QueryBatchSampler(dataset, self.batch_size, bucketing=True)
+        sampler = QueryBatchSampler(dataset, self._queries_per_batch(), bucketing=True)
         sorted_scores = np.empty(X.shape[0], dtype=np.float64)
         self._set_training(False)
         for queries in sampler.batches():

@@ -29,7 +29,7 @@ def test_input_noise_only_in_training_mode(make):
 
 
 def test_input_noise_zero_is_deterministic_in_training():
-    net = MLPScorer(n_features=3, hidden_sizes=(4,))
+    net = MLPScorer(n_features=3, hidden_sizes=(4,), dropout=0.0)
     X = torch.randn(6, 3)
     torch.testing.assert_close(net(X), net(X))
 
@@ -97,7 +97,7 @@ def test_neural_ranker_trains_the_latent_cross_scorer():
 
 def test_mlp_members_are_independent_networks():
     torch.manual_seed(0)
-    net = MLPScorer(n_features=3, hidden_sizes=(4,), n_members=3)
+    net = MLPScorer(n_features=3, hidden_sizes=(4,), n_members=3).eval()
     X = torch.randn(5, 3)
     out = net(X)
     assert out.shape == (5, 3)

@@ -865,3 +865,28 @@ def test_sample_weight_through_grid_search_routing():
         )
         grid.fit(X, y, groups=g, sample_weight=w)
     assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
+
+
+# ------------------------------------------------------------ batch_size="auto"
+@pytest.mark.parametrize(
+    ("list_length", "expected"),
+    [(19, 32), (5, 32), (120, 5), (150, 4), (1000, 4), (40, 15)],
+)
+def test_auto_batch_size_holds_about_600_documents(list_length, expected):
+    from skrank.estimators._neural_ranker import _resolve_batch_size
+
+    index = QueryIndex(np.repeat(np.arange(10), list_length))
+    assert _resolve_batch_size("auto", index) == expected
+    assert _resolve_batch_size(7, index) == 7
+
+
+def test_auto_batch_size_sets_the_steps_of_an_epoch():
+    # 30 queries of 60 documents: 10 queries (600 documents) a batch, so an
+    # epoch is 3 optimisation steps
+    X, y, g = make_data(n_queries=30, size=60)
+    params = {**FAST, "batch_size": "auto", "validation_fraction": None}
+    ranker = NeuralRanker(**params).fit(X, y, g)
+    assert ranker.batch_size_ == 10
+    assert len(ranker.history[-1, "batches"]) == 3
+    fixed = NeuralRanker(**{**params, "batch_size": 4}).fit(X, y, g)
+    assert fixed.batch_size_ == 4 and len(fixed.history[-1, "batches"]) == 8
