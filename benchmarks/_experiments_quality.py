@@ -176,6 +176,12 @@ def load(name):
 # ``cosine`` (cosine learning-rate decay over max_epochs).
 # ----------------------------------------------------------------------
 OLD = {}
+_LINEAR_LAMBDARANK = {
+    "module__hidden_sizes": (),
+    "loss": "lambdarank",
+    "lr": 1e-2,
+    "batch_size": 8,
+}
 CONFIGS = {
     "lgbm": "lgbm",
     "lgbm100": "lgbm100",
@@ -419,6 +425,21 @@ CONFIGS = {
         "loss": "lambdaloss",
     },
     "Z_d600_dr3_lr3": {"docs_per_batch": 600, "module__dropout": 0.3, "lr": 3e-3},
+    # fifth round, from the new defaults (batch_size="auto", dropout 0.2)
+    "D2": {},
+    "D2_lr2": {"lr": 2e-3},
+    "D2_skip": {"module__linear_skip": True},
+    "D2_lambdarank": {"loss": "lambdarank"},
+    "D2_skip_lambdarank": {"module__linear_skip": True, "loss": "lambdarank"},
+    "D2_lambdaloss": {"loss": "lambdaloss"},
+    "D2_h256": {"module__hidden_sizes": (256, 128)},
+    "D2_skip_lr3": {"module__linear_skip": True, "lr": 3e-3},
+    "D2_noise": {"module__input_noise": 0.1},
+    # sixth round: the defaults blended with a linear LambdaRank ensemble
+    "B_half": {"blend": [({}, 1.0), (_LINEAR_LAMBDARANK, 0.5)]},
+    "B_third": {"blend": [({}, 1.0), (_LINEAR_LAMBDARANK, 0.3)]},
+    "B_equal": {"blend": [({}, 1.0), (_LINEAR_LAMBDARANK, 1.0)]},
+    "L_lin_lambdarank": _LINEAR_LAMBDARANK,
     "Y_lambdaloss_skip": {"loss": "lambdaloss", "module__linear_skip": True},
 }
 
@@ -530,6 +551,17 @@ def fit_predict(config, train, others, seed):
     if config in ("lgbm", "lgbm100"):
         model = fit_lgbm(train, others[0], seed, early_stopping=config == "lgbm")
         return [model.predict(o[0]) for o in others], [0]
+    if "blend" in config:  # a BlendedRanker of configurations, with weights
+        from skrank.ensemble import BlendedRanker
+
+        parts = [
+            (f"m{i}", make_ranker(part, seed, groups=train[2]))
+            for i, (part, _) in enumerate(config["blend"])
+        ]
+        weights = [w for _, w in config["blend"]]
+        model = BlendedRanker(parts, weights=weights).fit(*train)
+        epochs = [len(m.history) for m in model.estimators_]
+        return [model.predict(X, groups=g) for X, _, g in others], epochs
     members = config.get("members", 1)
     preds = [np.zeros(len(o[1])) for o in others]
     epochs = []

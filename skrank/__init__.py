@@ -10,18 +10,27 @@ Data are per-query: a feature row per document ``X``, a graded relevance label
   transform, as scikit-learn transformers.
 - :mod:`skrank.datasets`: LETOR/SVMlight loaders and a synthetic generator.
 - :mod:`skrank.model_selection`: query-aware comparison of rankers.
+- :mod:`skrank.ensemble`: blends of rankers' standardised scores.
 - :mod:`skrank.inspection`: permutation importance scored per query.
 - :mod:`skrank.utils`: the query index.
 
 The numpy layers (metrics, preprocessing, datasets, model_selection,
-inspection, utils) never import torch: ``skrank.losses``, ``skrank.estimators`` and
-``NeuralRanker`` load on first access (PEP 562), so a LightGBM user pays
-nothing for torch.
+ensemble, inspection, utils) never import torch: ``skrank.losses``,
+``skrank.estimators`` and ``NeuralRanker`` load on first access (PEP 562),
+so a LightGBM user pays nothing for torch.
 """
 
 import importlib
 
-from . import datasets, inspection, metrics, model_selection, preprocessing, utils
+from . import (
+    datasets,
+    ensemble,
+    inspection,
+    metrics,
+    model_selection,
+    preprocessing,
+    utils,
+)
 from ._version import __version__
 
 _LAZY_SUBMODULES = ("estimators", "losses")
@@ -43,6 +52,7 @@ __all__ = [
     "NeuralRanker",
     "__version__",
     "datasets",
+    "ensemble",
     "estimators",
     "inspection",
     "losses",

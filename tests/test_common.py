@@ -310,7 +310,8 @@ def test_numpy_layers_import_without_torch():
     # user must not pay for importing it. Checked in a fresh interpreter.
     code = (
         "import sys, skrank, skrank.metrics, skrank.datasets, "
-        "skrank.model_selection, skrank.preprocessing, skrank.utils\n"
+        "skrank.model_selection, skrank.preprocessing, skrank.utils, "
+        "skrank.ensemble\n"
         "loaded = sorted(m for m in ('torch', 'skorch') if m in sys.modules)\n"
         "assert not loaded, loaded\n"
         "skrank.NeuralRanker\n"
