@@ -622,6 +622,8 @@ def run_parallel(args):
 def print_summary(configs=None, path=OUT):
     """Mean validation NDCG@10 per configuration and data set (``/n`` seeds)."""
     rows = [json.loads(line) for line in path.read_text().splitlines()]
+    # a configuration run twice with the same seed (deterministic): once
+    rows = list({(r["config"], r["data"], r["seed"]): r for r in rows}.values())
     by = {}
     for r in rows:
         if "vali" not in r:

@@ -126,7 +126,8 @@ def build_parser():
     add(
         "--batch-size",
         type=INT1,
-        help="queries per training batch (default: NeuralRanker's, 32)",
+        help="queries per training batch (default: NeuralRanker's 'auto', about 600 "
+        "documents a batch)",
     )
     n_jobs = _number(int, -math.inf, "an int other than 0", (0,))
     add("--n-jobs", type=n_jobs, help="parallel fits (default: 1; -1: all cores)")

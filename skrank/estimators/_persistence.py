@@ -24,7 +24,13 @@ from ._neural_ranker import NeuralRanker
 __all__ = ["load_ranker", "save_ranker"]
 
 _FORMAT = "skrank.NeuralRanker"
-_VERSION = 1
+#: 2: every parameter and every argument of the scorer's constructor is
+#: recorded, defaults included, so a file does not depend on the defaults of
+#: the skrank that loads it. 1 left parameters at their defaults out.
+_VERSION = 2
+#: Scorer defaults that changed since format version 1 (whose files rely on
+#: the defaults of their time): restored for version-1 files.
+_VERSION_1_MODULE_DEFAULTS = {MLPScorer: {"dropout": 0.0}}
 _SCORERS = {f"skrank.estimators.{c.__name__}": c for c in (MLPScorer, AttentionScorer)}
 
 
@@ -127,7 +133,8 @@ def save_ranker(ranker, path):
     ranker.check_is_fitted()
     defaults = NeuralRanker().get_params(deep=False)
     params, dropped = {}, []
-    for name, value in ranker.get_params(deep=False).items():
+    values = {**_module_arguments(ranker.module), **ranker.get_params(deep=False)}
+    for name, value in values.items():
         if name.startswith("_") or name in ("module", "loss", "optimizer"):
             continue
         if name not in defaults and "__" not in name:
@@ -135,13 +142,11 @@ def save_ranker(ranker, path):
             # accelerator): the file reloads as a plain NeuralRanker
             dropped.append(name)
             continue
-        default = defaults.get(name, object())
-        if value is default or (isinstance(value, (str, Real)) and value == default):
-            continue
         try:
             params[name] = _encode(value)
-        except TypeError:
-            dropped.append(name)
+        except TypeError:  # an object: only a changed one is worth a record
+            if value is not defaults.get(name, object()):
+                dropped.append(name)
     optimizer = ranker.optimizer
     config = {
         "params": params,
@@ -183,6 +188,29 @@ def save_ranker(ranker, path):
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _module_arguments(module):
+    """``module__<name>: default`` for every argument of a scorer class.
+
+    The arguments NeuralRanker fills in from the data (``n_features``,
+    ``n_outputs``) are left out; so is everything of a module instance.
+    """
+    if not isinstance(module, type):
+        return {}
+    import inspect
+
+    try:
+        signature = inspect.signature(module)
+    except (TypeError, ValueError):
+        return {}
+    return {
+        f"module__{name}": p.default
+        for name, p in signature.parameters.items()
+        if name not in ("n_features", "n_outputs")
+        and p.default is not p.empty
+        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
 
 
 def _tensor(values):
@@ -329,6 +357,9 @@ def load_ranker(path, *, module=None, loss=None, device="cpu"):
         if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer):
             params["optimizer"] = optimizer
     params["device"] = device
+    if content["version"] == 1:  # defaults of that time, where they changed
+        for name, value in _VERSION_1_MODULE_DEFAULTS.get(module, {}).items():
+            params.setdefault(f"module__{name}", value)
     ranker = NeuralRanker(module, loss=loss, **params)
     ranker.n_features_in_ = config["n_features_in"]
     if config.get("feature_names_in") is not None:

@@ -167,3 +167,42 @@ def test_input_transform_round_trip_and_refusal(tmp_path):
     with pytest.raises(ValueError, match="cannot store the input transformation"):
         save_ranker(custom, tmp_path / "custom.pt")
     assert not (tmp_path / "custom.pt").exists()
+
+
+def test_file_records_every_scorer_argument(tmp_path):
+    # a file must not depend on the defaults of the skrank that loads it
+    import json
+
+    X, y, g = make_data()
+    ranker = NeuralRanker(max_epochs=1, random_state=0).fit(X, y, g)
+    save_ranker(ranker, tmp_path / "m.pt")
+    content = torch.load(tmp_path / "m.pt", weights_only=True)
+    params = json.loads(content["config"])["params"]
+    assert content["version"] == 2
+    for name in ("dropout", "hidden_sizes", "n_members", "activation", "norm"):
+        assert f"module__{name}" in params
+    assert params["batch_size"] == "auto"
+
+
+def test_version_1_file_loads_with_the_defaults_of_its_time(tmp_path):
+    # version 1 left parameters at their defaults out; MLPScorer's dropout
+    # default was 0.0 then (its layers' indices in the state_dict differ)
+    import json
+
+    X, y, g = make_data()
+    ranker = NeuralRanker(
+        max_epochs=1, random_state=0, module__dropout=0.0, module__n_members=2
+    ).fit(X, y, g)
+    save_ranker(ranker, tmp_path / "m.pt")
+    content = torch.load(tmp_path / "m.pt", weights_only=True)
+    config = json.loads(content["config"])
+    config["params"] = {
+        k: v
+        for k, v in config["params"].items()
+        if k in ("max_epochs", "random_state", "module__n_members")
+    }
+    content["config"] = json.dumps(config)
+    content["version"] = 1
+    torch.save(content, tmp_path / "v1.pt")
+    loaded = load_ranker(tmp_path / "v1.pt")
+    np.testing.assert_allclose(loaded.predict(X), ranker.predict(X), rtol=1e-6)
