@@ -181,6 +181,7 @@ _LINEAR_LAMBDARANK = {
     "loss": "lambdarank",
     "lr": 1e-2,
     "batch_size": 8,
+    "max_epochs": 15,
 }
 CONFIGS = {
     "lgbm": "lgbm",
@@ -440,6 +441,14 @@ CONFIGS = {
     "B_third": {"blend": [({}, 1.0), (_LINEAR_LAMBDARANK, 0.3)]},
     "B_equal": {"blend": [({}, 1.0), (_LINEAR_LAMBDARANK, 1.0)]},
     "L_lin_lambdarank": _LINEAR_LAMBDARANK,
+    # seventh round: the number of epochs chosen by a validation loss
+    "S_probe": {"select_epochs": 1.0, "probe_only": True},
+    "S_refit1": {"select_epochs": 1.0},
+    "S_refit15": {"select_epochs": 1.5},
+    "S_refit2": {"select_epochs": 2.0},
+    # the final defaults (max_epochs="auto" = S_refit15) and the blend on them
+    "D3": {},
+    "B3_half": {"blend": [({}, 1.0), (_LINEAR_LAMBDARANK, 0.5)]},
     "Y_lambdaloss_skip": {"loss": "lambdaloss", "module__linear_skip": True},
 }
 
@@ -551,6 +560,34 @@ def fit_predict(config, train, others, seed):
     if config in ("lgbm", "lgbm100"):
         model = fit_lgbm(train, others[0], seed, early_stopping=config == "lgbm")
         return [model.predict(o[0]) for o in others], [0]
+    if "select_epochs" in config:
+        # choose the number of epochs on a 20% split by the validation loss
+        # (constant lr, patience 10), then refit the defaults on all queries
+        # for factor x that many epochs (cosine decay over them)
+        from skorch.callbacks import EarlyStopping
+
+        probe = make_ranker(
+            {
+                "validation_fraction": 0.2,
+                "max_epochs": 100,
+                "early_stopping": False,
+                "lr_schedule": None,
+                "callbacks": [
+                    EarlyStopping(monitor="valid_loss", patience=10, load_best=True)
+                ],
+            },
+            seed,
+            groups=train[2],
+        ).fit(*train)
+        losses = probe.history[:, "valid_loss"]
+        best = int(np.argmin(losses)) + 1
+        epochs = max(1, round(config["select_epochs"] * best))
+        if config.get("probe_only"):
+            model = probe
+        else:
+            model = make_ranker({"max_epochs": epochs}, seed, groups=train[2])
+            model.fit(*train)
+        return [model.predict(X, groups=g) for X, _, g in others], [best, epochs]
     if "blend" in config:  # a BlendedRanker of configurations, with weights
         from skrank.ensemble import BlendedRanker
 

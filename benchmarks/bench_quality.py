@@ -156,6 +156,7 @@ def blend_recipe(seed):
         loss="lambdarank",
         lr=1e-2,
         batch_size=8,
+        max_epochs=15,
         random_state=seed,
     )
     return BlendedRanker(

@@ -237,8 +237,9 @@ class CosineLR(Callback):
     smoothly towards ``min_lr``. Large steps early and small ones late let a
     fixed number of epochs settle into a good region without early stopping
     (Loshchilov and Hutter, "SGDR", ICLR 2017, without restarts). It reads
-    ``max_epochs`` when training starts, so ``set_params(max_epochs=...)``
-    is honoured.
+    the budget at each epoch (a :class:`NeuralRanker`'s ``max_epochs_``, the
+    number ``max_epochs="auto"`` chose, else ``max_epochs``), so
+    ``set_params(max_epochs=...)`` is honoured.
 
     Parameters
     ----------
@@ -266,7 +267,9 @@ class CosineLR(Callback):
         self.epoch_ = 0
 
     def on_epoch_begin(self, net, **kwargs):
-        total = max(int(net.max_epochs), 1)
+        # NeuralRanker's budget of this fit (max_epochs may be "auto")
+        total = getattr(net, "max_epochs_", None) or net.max_epochs
+        total = max(int(total), 1)
         cos = 0.5 * (1.0 + math.cos(math.pi * min(self.epoch_, total) / total))
         lr = self.min_lr + (float(net.lr) - self.min_lr) * cos
         for group in net.optimizer_.param_groups:

@@ -79,6 +79,16 @@ def _n_members(module):
     return int(getattr(_unwrapped(module), "n_members", 1))
 
 
+#: ``max_epochs="auto"``: the cap of a run that early-stops (the probe's, or
+#: one given validation data), the probe's held-out share of queries, the
+#: refit's budget in probe epochs, and the budget without a probe (fewer
+#: than _AUTO_MIN_QUERIES queries).
+_AUTO_MAX_EPOCHS = 100
+_AUTO_PROBE_FRACTION = 0.2
+_AUTO_REFIT_FACTOR = 1.5
+_AUTO_MIN_QUERIES = 10
+_AUTO_FALLBACK_EPOCHS = 15
+
 #: ``batch_size="auto"``: documents a batch holds on average, and the bounds
 #: on its number of queries.
 _AUTO_BATCH_DOCUMENTS = 600
@@ -181,10 +191,18 @@ class NeuralRanker(NeuralNet):
         Set its parameters as ``optimizer__weight_decay=1e-4``.
     lr : float, default=1e-3
         Learning rate.
-    max_epochs : int, default=15
+    max_epochs : int or "auto", default="auto"
         Number of passes over the training queries (fewer if early stopping
         ends training); with ``lr_schedule="cosine"`` also the length of the
-        learning-rate decay.
+        learning-rate decay. ``"auto"`` chooses it on validation data
+        (``max_epochs_``): with an ``eval_set`` or a ``validation_fraction``
+        (and ``early_stopping``), up to 100 epochs stopped by the validation
+        NDCG; otherwise a *probe* (a clone trained at a constant rate on 80%
+        of the queries, stopped when the loss on the other 20% has not
+        improved for ``patience`` epochs) finds the epoch of least
+        validation loss, and the ranker is trained on all queries for 1.5
+        times that many epochs, which costs about twice one fit. With fewer
+        than 10 queries there is no probe: 15 epochs (see Notes).
     batch_size : int or "auto", default="auto"
         Number of queries per batch (-1: all queries in one batch).
         ``"auto"`` sizes batches by documents, not queries: as many queries
@@ -261,6 +279,12 @@ class NeuralRanker(NeuralNet):
     batch_size_ : int
         Queries per training batch: ``batch_size``, or what ``"auto"`` chose
         for the training data.
+    max_epochs_ : int
+        The epoch budget of the last ``fit``: ``max_epochs``, or what
+        ``"auto"`` chose.
+    probe_best_epoch_ : int or None
+        With ``max_epochs="auto"`` and no validation data: the probe's epoch
+        of least validation loss (else None).
     best_epoch_ : int
         With early stopping, the epoch whose weights were restored.
     output_offset_ : torch.Tensor of shape (n_members * n_outputs,) or None
@@ -328,7 +352,10 @@ class NeuralRanker(NeuralNet):
 
     _parameter_constraints: ClassVar[dict] = {
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-        "max_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+        "max_epochs": [
+            Interval(numbers.Integral, 0, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "batch_size": [
             Interval(numbers.Integral, 1, None, closed="left"),
             StrOptions({"auto"}),
@@ -359,7 +386,7 @@ class NeuralRanker(NeuralNet):
         loss="listnet",
         optimizer=torch.optim.Adam,
         lr=1e-3,
-        max_epochs=15,
+        max_epochs="auto",
         batch_size="auto",
         validation_fraction=None,
         early_stopping=True,
@@ -880,10 +907,53 @@ class NeuralRanker(NeuralNet):
         self._check_params()
         self._check_fit_params("fit", fit_params)
         reset = not (self.warm_start and self.initialized_)
+        # the probe of max_epochs="auto" first: one copy of the data at a time
+        epochs = (
+            self._fit_epochs(X, y, groups, sample_weight, eval_set)
+            if reset
+            else self._continued_epochs()
+        )
         dataset = self._query_dataset(
             X, y, groups, "fit", reset=reset, sample_weight=sample_weight
         )
+        self.max_epochs_ = epochs
         return self._train(super().fit, dataset, eval_set, fit_params)
+
+    def _continued_epochs(self):
+        """The budget when training continues (warm start, partial fit)."""
+        if self.max_epochs != "auto":
+            return self.max_epochs
+        # as many as "auto" chose before; no probe to continue a training
+        return getattr(self, "max_epochs_", None) or _AUTO_FALLBACK_EPOCHS
+
+    def _fit_epochs(self, X, y, groups, sample_weight, eval_set):
+        """The epoch budget of a fit: ``max_epochs``, or chosen for "auto"."""
+        self.probe_best_epoch_ = None
+        if self.max_epochs != "auto":
+            return self.max_epochs
+        if self.early_stopping and (eval_set is not None or self.validation_fraction):
+            return _AUTO_MAX_EPOCHS  # the validation NDCG stops it
+        n_queries = 1 if groups is None else np.unique(np.asarray(groups)).shape[0]
+        if n_queries < _AUTO_MIN_QUERIES:
+            return _AUTO_FALLBACK_EPOCHS
+        from sklearn.base import clone
+        from skorch.callbacks import EarlyStopping
+
+        stop = EarlyStopping(monitor="valid_loss", patience=self.patience)
+        probe = clone(self).set_params(
+            max_epochs=_AUTO_MAX_EPOCHS,
+            validation_fraction=_AUTO_PROBE_FRACTION,
+            early_stopping=False,
+            lr_schedule=None,
+            callbacks=[("probe_stop", stop)],
+            verbose=0,
+            progress_bar=False,
+            warm_start=False,
+        )
+        probe.fit(X, y, groups, sample_weight=sample_weight)
+        best = int(np.nanargmin(probe.history[:, "valid_loss"])) + 1
+        self.probe_best_epoch_ = best
+        return max(1, round(_AUTO_REFIT_FACTOR * best))
 
     def partial_fit(
         self,
@@ -898,7 +968,9 @@ class NeuralRanker(NeuralNet):
     ):
         """Continue training the current weights for ``max_epochs`` epochs.
 
-        The model is initialised on the first call.
+        The model is initialised on the first call. With
+        ``max_epochs="auto"`` there is no probe: a call trains as many epochs
+        as the last ``fit`` chose (``max_epochs_``), else 15.
 
         Parameters
         ----------
@@ -935,6 +1007,7 @@ class NeuralRanker(NeuralNet):
             reset=not self.initialized_,
             sample_weight=sample_weight,
         )
+        self.max_epochs_ = self._continued_epochs()
         return self._train(super().partial_fit, dataset, eval_set, fit_params)
 
     def _check_fit_params(self, method, fit_params):
@@ -974,7 +1047,7 @@ class NeuralRanker(NeuralNet):
             # torch's generators are forked: fit seeds and uses them (see
             # on_train_begin) and the user's torch stream is left untouched
             with own_torch_rng(self._data_device()):
-                method(dataset, None, **fit_params)
+                method(dataset, None, epochs=self.max_epochs_, **fit_params)
         except FloatingPointError as exc:
             raise FloatingPointError(f"{exc} {self._recover_finite()}") from None
         except Exception:

@@ -37,7 +37,8 @@ def _param(name, value, expected):
 PARAMETERS = [
     _param("lr", 0, "a float in the range (0.0, inf)"),
     _param("lr", -1.0, "a float in the range (0.0, inf)"),
-    _param("max_epochs", -1, "an int in the range [0, inf)"),
+    _param("max_epochs", -1, "an int in the range [0, inf) or a str among {'auto'}"),
+    _param("max_epochs", "all", "an int in the range [0, inf) or a str among {'auto'}"),
     _param("batch_size", 0, "an int in the range [1, inf) or a str among {'auto'}"),
     _param("batch_size", "big", "an int in the range [1, inf) or a str among {'auto'}"),
     _param("validation_fraction", 1.5, "a float in the range [0.0, 1.0) or None"),

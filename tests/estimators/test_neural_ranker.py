@@ -890,3 +890,65 @@ def test_auto_batch_size_sets_the_steps_of_an_epoch():
     assert len(ranker.history[-1, "batches"]) == 3
     fixed = NeuralRanker(**{**params, "batch_size": 4}).fit(X, y, g)
     assert fixed.batch_size_ == 4 and len(fixed.history[-1, "batches"]) == 8
+
+
+# ------------------------------------------------------------ max_epochs="auto"
+AUTO = {**FAST, "max_epochs": "auto", "validation_fraction": None, "patience": 3}
+
+
+def test_auto_epochs_probe_then_refit_on_all_queries():
+    X, y, g = make_data(n_queries=30)
+    ranker = NeuralRanker(**AUTO).fit(X, y, g)
+    best = ranker.probe_best_epoch_
+    assert best >= 1
+    assert ranker.max_epochs_ == max(1, round(1.5 * best))
+    # the refit trained that many epochs, on every query (no split)
+    assert len(ranker.history) == ranker.max_epochs_
+    assert "valid_loss" not in ranker.history[-1]
+    # the cosine schedule decays over the chosen budget
+    if ranker.max_epochs_ > 1:
+        assert ranker.history[-1, "lr"] < ranker.history[0, "lr"]
+
+
+def test_auto_epochs_is_deterministic_and_leaves_params_alone():
+    X, y, g = make_data(n_queries=30)
+    a = NeuralRanker(**AUTO).fit(X, y, g)
+    b = NeuralRanker(**AUTO).fit(X, y, g)
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    assert a.max_epochs == "auto" and a.get_params()["callbacks"] is None
+
+
+def test_auto_epochs_probe_does_not_run_user_callbacks():
+    calls = []
+
+    class Count(Callback):
+        def on_train_begin(self, net, **kwargs):
+            calls.append(1)
+
+    X, y, g = make_data(n_queries=30)
+    NeuralRanker(**AUTO, callbacks=[Count()]).fit(X, y, g)
+    assert calls == [1]
+
+
+def test_auto_epochs_with_validation_data_early_stops_instead():
+    X, y, g = make_data(n_queries=30)
+    Xv, yv, gv = make_data(n_queries=10, seed=1)
+    ranker = NeuralRanker(**{**AUTO, "lr": 0.05}).fit(X, y, g, eval_set=(Xv, yv, gv))
+    assert ranker.probe_best_epoch_ is None and ranker.max_epochs_ == 100
+    assert len(ranker.history) < 100  # stopped by the validation NDCG
+
+
+def test_auto_epochs_without_a_probe():
+    # too few queries for a held-out fifth; continued training reuses the
+    # budget the last fit chose
+    X, y, g = make_data(n_queries=8)
+    ranker = NeuralRanker(**AUTO).fit(X, y, g)
+    assert ranker.probe_best_epoch_ is None and ranker.max_epochs_ == 15
+    fresh = NeuralRanker(**AUTO).partial_fit(X, y, g)
+    assert fresh.max_epochs_ == 15 and len(fresh.history) == 15
+    X, y, g = make_data(n_queries=30)
+    fitted = NeuralRanker(**AUTO).fit(X, y, g)
+    chosen = fitted.max_epochs_
+    fitted.partial_fit(X, y, g)
+    assert fitted.max_epochs_ == chosen
+    assert len(fitted.history) == 2 * chosen
