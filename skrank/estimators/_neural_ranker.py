@@ -215,9 +215,11 @@ class NeuralRanker(NeuralNet):
         Fraction of the queries (at least one) held out, at random seeded by
         ``random_state``, to compute the validation NDCG@``ndcg_k`` each
         epoch. ``None`` or 0 disables the split. Ignored when ``fit`` gets an
-        explicit ``eval_set``. The default trains on all queries for
-        ``max_epochs`` epochs: on small data the NDCG of a few dozen held-out
-        queries is too noisy to choose an epoch by (see Notes).
+        explicit ``eval_set``. The default makes no split for the final
+        model: on small data the NDCG of a few dozen held-out queries is too
+        noisy to stop by, so ``max_epochs="auto"`` chooses the budget on a
+        probe's validation *loss* and then trains on all queries (see
+        Notes).
     early_stopping : bool, default=True
         Stop when the validation NDCG has not improved for ``patience``
         epochs and restore the weights of the best epoch. Without validation
@@ -315,9 +317,9 @@ class NeuralRanker(NeuralNet):
     of an internal split.
 
     **Defaults.** The defaults (an ensemble of 5 MLPs with dropout 0.2,
-    ListNet, Adam with ``lr=1e-3`` decayed by a cosine over 15 epochs,
-    batches of about 600 documents, the symmetric log transform of the
-    inputs, no internal validation split) were chosen on the validation
+    ListNet, Adam with ``lr=1e-3`` decayed by a cosine over an epoch budget
+    chosen by a probe, batches of about 600 documents, the symmetric log
+    transform of the inputs, every query trained on) were chosen on the validation
     files of MQ2008 and of synthetic sets of other shapes, never on test
     data; the protocol and the results are in the project's
     ``benchmarks/README.md`` (section *Quality*). For a single network,
