@@ -14,7 +14,7 @@ import torch
 from skorch.hf import AccelerateMixin
 from skorch.utils import noop
 
-from ._neural_ranker import NeuralRanker
+from ._neural_ranker import _AUTO_FALLBACK_EPOCHS, NeuralRanker
 
 __all__ = ["AcceleratedNeuralRanker"]
 
@@ -76,7 +76,12 @@ class AcceleratedNeuralRanker(AccelerateMixin, NeuralRanker):
       early stopping restores its best weights into the wrapped module they
       were copied from (``module.``-prefixed names);
     - ``partial_fit`` and warm starts wrap the module again before training,
-      so that the processes keep synchronising their gradients.
+      so that the processes keep synchronising their gradients;
+    - ``max_epochs="auto"`` runs no probe (a probe would be a second
+      distributed run with its own process group): without validation data
+      it trains 15 epochs; with an ``eval_set`` or a ``validation_fraction``
+      it early-stops as :class:`NeuralRanker` does. Set ``max_epochs`` for
+      large data.
 
     Examples
     --------
@@ -90,6 +95,9 @@ class AcceleratedNeuralRanker(AccelerateMixin, NeuralRanker):
     >>> ranker.fit(X, y, qid).predict(X[:3]).shape
     (3,)
     """
+
+    def _probe_epochs(self, X, y, groups, sample_weight):
+        return _AUTO_FALLBACK_EPOCHS  # no probe: see Notes
 
     def _initialize_callbacks(self):
         if self.callbacks__print_log__sink == "auto":

@@ -938,6 +938,10 @@ class NeuralRanker(NeuralNet):
         n_queries = 1 if groups is None else np.unique(np.asarray(groups)).shape[0]
         if n_queries < _AUTO_MIN_QUERIES:
             return _AUTO_FALLBACK_EPOCHS
+        return self._probe_epochs(X, y, groups, sample_weight)
+
+    def _probe_epochs(self, X, y, groups, sample_weight):
+        """``max_epochs="auto"`` without validation data: probe, then 1.5x."""
         from sklearn.base import clone
         from skorch.callbacks import EarlyStopping
 

@@ -197,3 +197,18 @@ def test_training_under_bfloat16_autocast(module):
     assert np.isfinite(scores).all()
     assert np.isfinite(ranker.history[:, "train_loss"]).all()
     assert ranker.module_.parameters().__next__().dtype == torch.float32
+
+
+def test_accelerated_ranker_auto_epochs_without_a_probe():
+    # a probe would be a second distributed run: "auto" trains 15 epochs
+    pytest.importorskip("accelerate")
+    from accelerate import Accelerator
+
+    from skrank.estimators import AcceleratedNeuralRanker
+
+    X, y, qid = small_data()
+    params = {**FAST, "max_epochs": "auto", "validation_fraction": None}
+    ranker = AcceleratedNeuralRanker(accelerator=Accelerator(cpu=True), **params)
+    ranker.fit(X, y, qid)
+    assert ranker.probe_best_epoch_ is None and ranker.max_epochs_ == 15
+    assert len(ranker.history) == 15
