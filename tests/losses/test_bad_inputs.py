@@ -63,6 +63,7 @@ BAD_PARAMETERS = [
     (ListNet, {"form": "js"}, "must be a str among"),
     (ListNet, {"reduction": None}, "must be a str among"),
     (ListMLE, {"k": 0}, "must be an int in the range [1, inf) or None"),
+    (ListMLE, {"ties": "first"}, "must be a str among"),
     (ListMLE, {"random_state": -1}, "must be an int in the range [0, inf) or None"),
     (ListMLE, {"random_state": "a"}, "must be an int in the range [0, inf) or None"),
     (ApproxNDCG, {"temperature": 0}, "must be a float in the range (0.0, inf)"),

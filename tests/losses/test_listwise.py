@@ -21,8 +21,8 @@ LOSSES = [
     ListNet(),
     ListNet(target="linear", form="kl"),
     ListNet(target="exponential"),
-    ListMLE(),
-    ListMLE(k=2),
+    ListMLE(ties="score"),
+    ListMLE(k=2, ties="score"),
     ApproxNDCG(),
     ApproxNDCG(temperature=0.5, k=3, gain="linear"),
     NeuralNDCG(),
@@ -184,8 +184,8 @@ REFERENCES = [
         ref_listnet,
         {"target": "exponential", "form": "kl"},
     ),
-    (ListMLE(), ref_listmle, {}),
-    (ListMLE(k=3), ref_listmle, {"k": 3}),
+    (ListMLE(ties="score"), ref_listmle, {}),
+    (ListMLE(k=3, ties="score"), ref_listmle, {"k": 3}),
     (ApproxNDCG(), ref_approxndcg, {}),
     (
         ApproxNDCG(temperature=0.3, k=3, gain="linear"),
@@ -287,7 +287,7 @@ def test_listmle_ties_take_the_largest_loss_over_tie_orders():
     for top in itertools.permutations([0, 1, 2]):
         for bottom in itertools.permutations([3, 4]):
             values.append(float(_plackett_luce_nll([s[i] for i in top + bottom])))
-    value = ListMLE()(scores, labels).item()
+    value = ListMLE(ties="score")(scores, labels).item()
     assert value == pytest.approx(max(values))
     assert value >= sum(values) / len(values)
 
@@ -297,7 +297,8 @@ def test_listmle_score_ties_keep_documents_interchangeable():
     scores = torch.tensor([[1.0, 1.0, 0.0]])
     labels = torch.tensor([[1.0, 1.0, 0.0]])
     perm = torch.tensor([1, 0, 2])
-    assert ListMLE()(scores, labels) == ListMLE()(scores[:, perm], labels[:, perm])
+    loss = ListMLE(ties="score")
+    assert loss(scores, labels) == loss(scores[:, perm], labels[:, perm])
 
 
 def test_listmle_random_ties_are_seeded():
@@ -314,8 +315,28 @@ def test_listmle_random_ties_are_seeded():
     assert len(set(first.tolist())) > 1  # a new shuffle at each call
     assert not torch.equal(first, run(1))
     # every value is the loss of some order of the ties: within [min, max]
-    worst = ListMLE()(scores, labels, mask)
+    worst = ListMLE(ties="score")(scores, labels, mask)
     assert (first <= worst + 1e-6).all()
+
+
+def test_listmle_random_ties_by_default_from_torchs_generator():
+    # the default shuffles ties with torch's global generator: reproducible
+    # under torch.manual_seed (NeuralRanker seeds it in fit)
+    scores, _, mask = _batch(n_queries=4, list_len=8)
+    labels = torch.zeros_like(scores)
+    labels[:, :2] = 1.0
+    torch.manual_seed(0)
+    a = torch.stack([ListMLE()(scores, labels, mask) for _ in range(4)])
+    torch.manual_seed(0)
+    b = torch.stack([ListMLE()(scores, labels, mask) for _ in range(4)])
+    torch.testing.assert_close(a, b)
+    assert len(set(a.tolist())) > 1
+    assert (a <= ListMLE(ties="score")(scores, labels, mask) + 1e-6).all()
+    # without ties the tie order does not matter
+    distinct = torch.arange(8.0).expand(4, 8)
+    torch.testing.assert_close(
+        ListMLE()(scores, distinct, mask), ListMLE(ties="score")(scores, distinct, mask)
+    )
 
 
 def test_listmle_pickle_restarts_generator():
@@ -463,8 +484,10 @@ def test_lists_without_relevant_document(loss, contributes):
 def test_reductions():
     scores, labels, mask = _batch()
     for loss_cls in (ListNet, ListMLE, ApproxNDCG, NeuralNDCG):
+        torch.manual_seed(0)  # the same tie shuffles for ListMLE
         per_list = loss_cls(reduction="none")(scores, labels, mask)
         assert per_list.shape == (5,)
+        torch.manual_seed(0)
         total = loss_cls(reduction="sum")(scores, labels, mask)
         torch.testing.assert_close(total, per_list.sum())
 

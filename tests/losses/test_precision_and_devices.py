@@ -60,6 +60,18 @@ def _batch(loss, seed=0, n_queries=4, list_len=8, dtype=torch.float32):
     return scores, labels, mask
 
 
+def _loss(name):
+    """A loss by name in its deterministic form (ListMLE: ties by score).
+
+    These tests compare two evaluations of the same batch (precisions,
+    devices); a random tie order would differ between them.
+    """
+    loss = get_loss(name)
+    if "ties" in loss._parameter_constraints:
+        loss = get_loss(name, ties="score")
+    return loss
+
+
 def _value_and_grad(loss, scores, labels, mask):
     scores = scores.detach().clone().requires_grad_()
     value = loss(scores, labels, mask)
@@ -70,7 +82,7 @@ def _value_and_grad(loss, scores, labels, mask):
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 @pytest.mark.parametrize("name", NAMES)
 def test_half_precision_close_to_float32(name, dtype):
-    loss = get_loss(name)
+    loss = _loss(name)
     scores, labels, mask = _batch(loss)
     value, grad = _value_and_grad(loss, scores, labels, mask)
     half_value, half_grad = _value_and_grad(
@@ -86,7 +98,7 @@ def test_half_precision_close_to_float32(name, dtype):
 @pytest.mark.parametrize("name", ["approxndcg", "neuralndcg", "lambdarank"])
 def test_half_precision_extreme_scores_finite(name):
     # float16 overflows at 65504: padding constants and eps must follow dtype
-    loss = get_loss(name)
+    loss = _loss(name)
     scores, labels, mask = _batch(loss)
     scores = torch.sign(scores) * 6e4
     value, grad = _value_and_grad(loss, scores.half(), labels.half(), mask)
@@ -95,7 +107,7 @@ def test_half_precision_extreme_scores_finite(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_autocast_bfloat16_forward_backward(name):
-    loss = get_loss(name)
+    loss = _loss(name)
     _, labels, mask = _batch(loss)
     g = torch.Generator().manual_seed(1)
     x = torch.randn(*mask.shape, 3, generator=g)
@@ -117,7 +129,7 @@ def test_autocast_bfloat16_forward_backward(name):
 def test_device_path_without_host_lengths_matches(name, monkeypatch):
     # On accelerators the engines cut chunks from shapes (no device sync);
     # run that path on the CPU and compare with the length-grouped one.
-    loss = get_loss(name)
+    loss = _loss(name)
     scores, labels, mask = _batch(loss, n_queries=4, list_len=40, dtype=torch.float64)
     value, grad = _value_and_grad(loss, scores, labels, mask)
     monkeypatch.setattr(_chunked, "lengths_on_host", lambda tensor: False)
@@ -132,7 +144,7 @@ def test_no_value_read_back_to_the_host(name):
     # A meta tensor has no data: any .tolist(), .item() or bool() on it
     # raises, exactly where a GPU would synchronise with the host. Every loss
     # must run forward and backward on it (the path every accelerator takes).
-    loss = get_loss(name)
+    loss = _loss(name)
     shape = (4, 16) if loss.n_outputs == 1 else (4, 16, loss.n_outputs)
     scores = torch.empty(shape, device="meta", requires_grad=True)
     labels = torch.empty(4, 16, device="meta")
@@ -150,10 +162,10 @@ def test_block_bytes_larger_on_accelerators():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 @pytest.mark.parametrize("name", NAMES)
 def test_cuda_no_host_synchronisation(name):  # pragma: no cover - GPU only
-    loss = get_loss(name).cuda()
+    loss = _loss(name).cuda()
     scores, labels, mask = (t.cuda() for t in _batch(loss, list_len=64))
     cpu_value, cpu_grad = _value_and_grad(
-        get_loss(name), scores.cpu(), labels.cpu(), mask.cpu()
+        _loss(name), scores.cpu(), labels.cpu(), mask.cpu()
     )
     scores.requires_grad_()
     torch.cuda.synchronize()
@@ -174,7 +186,7 @@ def test_cuda_no_host_synchronisation(name):  # pragma: no cover - GPU only
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize("name", NAMES)
 def test_gradient_penalty_raises_for_first_order_losses(name):
-    loss = get_loss(name)
+    loss = _loss(name)
     _, labels, mask = _batch(loss)
     x = torch.randn(*mask.shape, 3, generator=torch.Generator().manual_seed(2))
     model = torch.nn.Linear(3, loss.n_outputs)
@@ -233,7 +245,7 @@ def test_forward_on_cpu_refuses_gain_overflow(loss):
 
 def test_check_labels_is_a_no_op_elsewhere_and_combined_delegates():
     for name in ("mse", "ranknet", "listmle", "ordinal"):
-        assert get_loss(name).check_labels(np.array([500.0])) is None
+        assert _loss(name).check_labels(np.array([500.0])) is None
     assert LambdaRank(gain="linear").check_labels(np.array([500.0])) is None
     combined = RankNet() + 0.5 * ApproxNDCG()
     with pytest.raises(ValueError, match="ApproxNDCG: the label 200"):
