@@ -449,6 +449,11 @@ CONFIGS = {
     # the final defaults (max_epochs="auto" = S_refit15) and the blend on them
     "D3": {},
     "B3_half": {"blend": [({}, 1.0), (_LINEAR_LAMBDARANK, 0.5)]},
+    # the eval_set path of max_epochs="auto" (a fifth of train as eval_set)
+    "V_auto": {"es_split": "auto"},
+    "V_15": {"es_split": 15},
+    "V_probe": {"es_split": "probe"},
+    "V_ignore": {"es_split": "ignore"},
     "Y_lambdaloss_skip": {"loss": "lambdaloss", "module__linear_skip": True},
 }
 
@@ -560,6 +565,41 @@ def fit_predict(config, train, others, seed):
     if config in ("lgbm", "lgbm100"):
         model = fit_lgbm(train, others[0], seed, early_stopping=config == "lgbm")
         return [model.predict(o[0]) for o in others], [0]
+    if "es_split" in config:
+        # the eval_set path: a fifth of the training queries (seeded) is the
+        # user's validation set; scored on the vali part as always
+        rng = np.random.default_rng(seed)
+        queries = np.unique(train[2])
+        held = np.isin(train[2], rng.choice(queries, len(queries) // 5, replace=False))
+        fit_part = tuple(a[~held] for a in train)
+        es_part = tuple(a[held] for a in train)
+        mode = config["es_split"]
+        if mode == "ignore":
+            model = make_ranker({}, seed, groups=fit_part[2]).fit(*fit_part)
+        elif mode == "probe":
+            from skorch.callbacks import EarlyStopping
+
+            stop = EarlyStopping(monitor="valid_loss", patience=10)
+            probe = make_ranker(
+                {
+                    "max_epochs": 100,
+                    "early_stopping": False,
+                    "lr_schedule": None,
+                    "callbacks": [("probe_stop", stop)],
+                },
+                seed,
+                groups=fit_part[2],
+            ).fit(*fit_part, eval_set=es_part)
+            best = int(np.argmin(probe.history[:, "valid_loss"])) + 1
+            model = make_ranker(
+                {"max_epochs": max(1, round(1.5 * best))}, seed, groups=fit_part[2]
+            ).fit(*fit_part)
+        else:  # "auto" (up to 100 epochs, early stopping) or an int budget
+            params = {} if mode == "auto" else {"max_epochs": mode}
+            model = make_ranker(params, seed, groups=fit_part[2])
+            model.fit(*fit_part, eval_set=es_part)
+        preds = [model.predict(X, groups=g) for X, _, g in others]
+        return preds, [len(model.history)]
     if "select_epochs" in config:
         # choose the number of epochs on a 20% split by the validation loss
         # (constant lr, patience 10), then refit the defaults on all queries

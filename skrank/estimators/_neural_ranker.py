@@ -957,7 +957,15 @@ class NeuralRanker(NeuralNet):
             warm_start=False,
         )
         probe.fit(X, y, groups, sample_weight=sample_weight)
-        best = int(np.nanargmin(probe.history[:, "valid_loss"])) + 1
+        # skorch ends training on KeyboardInterrupt, the stopper's and Ctrl-C's
+        # alike: a probe that neither stopped nor ran out was interrupted
+        stopper = dict(probe.callbacks_)["probe_stop"]
+        if len(probe.history) < _AUTO_MAX_EPOCHS and stopper.misses_ < stop.patience:
+            raise KeyboardInterrupt("interrupted while choosing max_epochs")
+        losses = np.asarray(probe.history[:, "valid_loss"], dtype=np.float64)
+        if not np.isfinite(losses).any():
+            return _AUTO_FALLBACK_EPOCHS
+        best = int(np.nanargmin(np.where(np.isfinite(losses), losses, np.nan))) + 1
         self.probe_best_epoch_ = best
         return max(1, round(_AUTO_REFIT_FACTOR * best))
 

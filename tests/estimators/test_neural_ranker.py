@@ -952,3 +952,27 @@ def test_auto_epochs_without_a_probe():
     fitted.partial_fit(X, y, g)
     assert fitted.max_epochs_ == chosen
     assert len(fitted.history) == 2 * chosen
+
+
+class InterruptedScorer(MLPScorer):
+    """Raises KeyboardInterrupt (Ctrl-C) at the third training forward pass."""
+
+    calls = 0
+
+    def forward(self, X):
+        if self.training:
+            type(self).calls += 1
+            if type(self).calls == 3:
+                raise KeyboardInterrupt
+        return super().forward(X)
+
+
+def test_ctrl_c_during_the_probe_stops_fit():
+    # skorch swallows KeyboardInterrupt (the probe's stopper raises it too);
+    # a Ctrl-C while choosing max_epochs must not go on to a full training
+    X, y, g = make_data(n_queries=30)
+    InterruptedScorer.calls = 0
+    ranker = NeuralRanker(InterruptedScorer, **AUTO)
+    with pytest.raises(KeyboardInterrupt):
+        ranker.fit(X, y, g)
+    assert InterruptedScorer.calls == 3
