@@ -96,6 +96,11 @@ class ValidNDCG(Callback):
         return {**self.__dict__, "parts_": []}
 
 
+def _budget_chosen(net):
+    """A probe of ``max_epochs="auto"`` chose this fit's epochs on validation."""
+    return getattr(net, "probe_best_epoch_", None) is not None
+
+
 class EarlyStoppingOnNDCG(EarlyStopping):
     """skorch's ``EarlyStopping`` on ``valid_ndcg``, idle without validation.
 
@@ -103,7 +108,9 @@ class EarlyStoppingOnNDCG(EarlyStopping):
     ends, however it ends (patience, ``max_epochs`` or Ctrl-C), and leaves
     the weight copy out of pickles. This subclass only skips epochs that
     recorded no ``valid_ndcg`` (no validation data), instead of failing on
-    the missing key, and publishes the restored epoch as ``best_epoch_``.
+    the missing key, and publishes the restored epoch as ``best_epoch_``. It
+    is idle too when a probe of ``max_epochs="auto"`` chose the budget on
+    validation data already.
     """
 
     def __init__(self, patience=10):
@@ -116,11 +123,13 @@ class EarlyStoppingOnNDCG(EarlyStopping):
         )
 
     def on_epoch_end(self, net, **kwargs):
-        if self.monitor in net.history[-1]:
+        if self.monitor in net.history[-1] and not _budget_chosen(net):
             super().on_epoch_end(net, **kwargs)
 
     def on_train_end(self, net, **kwargs):
         if not len(net.history):  # max_epochs=0: nothing trained, nothing to restore
+            return
+        if _budget_chosen(net):
             return
         super().on_train_end(net, **kwargs)
         if self.best_model_weights_ is not None:

@@ -78,10 +78,9 @@ class AcceleratedNeuralRanker(AccelerateMixin, NeuralRanker):
     - ``partial_fit`` and warm starts wrap the module again before training,
       so that the processes keep synchronising their gradients;
     - ``max_epochs="auto"`` runs no probe (a probe would be a second
-      distributed run with its own process group): without validation data
-      it trains 15 epochs; with an ``eval_set`` or a ``validation_fraction``
-      it early-stops as :class:`NeuralRanker` does. Set ``max_epochs`` for
-      large data.
+      distributed run with its own process group): it trains 15 epochs,
+      early-stopping on the validation NDCG when there is validation data.
+      Set ``max_epochs`` for large data.
 
     Examples
     --------
@@ -96,7 +95,7 @@ class AcceleratedNeuralRanker(AccelerateMixin, NeuralRanker):
     (3,)
     """
 
-    def _probe_epochs(self, X, y, groups, sample_weight):
+    def _probe_epochs(self, X, y, groups, sample_weight, eval_set):
         return _AUTO_FALLBACK_EPOCHS  # no probe: see Notes
 
     def _initialize_callbacks(self):

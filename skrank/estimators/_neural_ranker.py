@@ -195,14 +195,17 @@ class NeuralRanker(NeuralNet):
         Number of passes over the training queries (fewer if early stopping
         ends training); with ``lr_schedule="cosine"`` also the length of the
         learning-rate decay. ``"auto"`` chooses it on validation data
-        (``max_epochs_``): with an ``eval_set`` or a ``validation_fraction``
-        (and ``early_stopping``), up to 100 epochs stopped by the validation
-        NDCG; otherwise a *probe* (a clone trained at a constant rate on 80%
-        of the queries, stopped when the loss on the other 20% has not
-        improved for ``patience`` epochs) finds the epoch of least
-        validation loss, and the ranker is trained on all queries for 1.5
-        times that many epochs, which costs about twice one fit. With fewer
-        than 10 queries there is no probe: 15 epochs (see Notes).
+        (``max_epochs_``): a *probe*, a clone trained at a constant rate
+        until its validation loss has not improved for ``patience`` epochs,
+        finds the epoch of least validation loss, and the ranker is then
+        trained for 1.5 times that many epochs (about twice the cost of one
+        fit). The probe validates on the ``eval_set`` when ``fit`` gets one,
+        else on a ``validation_fraction`` (default: 20%) of the queries,
+        and the ranker trains on the queries the probe trained on plus, when
+        no split was asked for, the probe's validation queries. As the
+        budget is chosen on validation data, ``early_stopping`` does not
+        apply. With fewer than 10 queries and no ``eval_set`` there is no
+        probe: 15 epochs (see Notes).
     batch_size : int or "auto", default="auto"
         Number of queries per batch (-1: all queries in one batch).
         ``"auto"`` sizes batches by documents, not queries: as many queries
@@ -223,7 +226,8 @@ class NeuralRanker(NeuralNet):
     early_stopping : bool, default=True
         Stop when the validation NDCG has not improved for ``patience``
         epochs and restore the weights of the best epoch. Without validation
-        data it has no effect.
+        data it has no effect, nor when ``max_epochs="auto"`` chose the
+        budget with a probe.
     patience : int, default=10
         Epochs without improvement before stopping.
     ndcg_k : int, default=10
@@ -895,8 +899,10 @@ class NeuralRanker(NeuralNet):
             mean. Different positive weights need a skrank ranking loss (one
             with ``per_list``). The validation NDCG is not weighted.
         eval_set : tuple (X_val, y_val, groups_val), default=None
-            An explicit validation set: validation NDCG and early stopping use
-            these queries instead of an internal split.
+            An explicit validation set, used instead of an internal split:
+            with ``max_epochs="auto"`` its loss chooses the epoch budget (the
+            probe's), and the validation NDCG is recorded each epoch; with an
+            integer ``max_epochs`` early stopping uses its NDCG.
         **fit_params : dict
             Keyword arguments of the module's ``forward`` go to it. Any other
             name (``qid``, ``group``, ...) is a ``TypeError``.
@@ -933,22 +939,21 @@ class NeuralRanker(NeuralNet):
         self.probe_best_epoch_ = None
         if self.max_epochs != "auto":
             return self.max_epochs
-        if self.early_stopping and (eval_set is not None or self.validation_fraction):
-            return _AUTO_MAX_EPOCHS  # the validation NDCG stops it
         n_queries = 1 if groups is None else np.unique(np.asarray(groups)).shape[0]
-        if n_queries < _AUTO_MIN_QUERIES:
+        if eval_set is None and n_queries < _AUTO_MIN_QUERIES:
             return _AUTO_FALLBACK_EPOCHS
-        return self._probe_epochs(X, y, groups, sample_weight)
+        return self._probe_epochs(X, y, groups, sample_weight, eval_set)
 
-    def _probe_epochs(self, X, y, groups, sample_weight):
-        """``max_epochs="auto"`` without validation data: probe, then 1.5x."""
+    def _probe_epochs(self, X, y, groups, sample_weight, eval_set):
+        """``max_epochs="auto"``: probe on validation data, then 1.5x."""
         from sklearn.base import clone
         from skorch.callbacks import EarlyStopping
 
         stop = EarlyStopping(monitor="valid_loss", patience=self.patience)
+        split = None if eval_set is not None else self.validation_fraction
         probe = clone(self).set_params(
             max_epochs=_AUTO_MAX_EPOCHS,
-            validation_fraction=_AUTO_PROBE_FRACTION,
+            validation_fraction=split or _AUTO_PROBE_FRACTION,
             early_stopping=False,
             lr_schedule=None,
             callbacks=[("probe_stop", stop)],
@@ -956,7 +961,7 @@ class NeuralRanker(NeuralNet):
             progress_bar=False,
             warm_start=False,
         )
-        probe.fit(X, y, groups, sample_weight=sample_weight)
+        probe.fit(X, y, groups, sample_weight=sample_weight, eval_set=eval_set)
         # skorch ends training on KeyboardInterrupt, the stopper's and Ctrl-C's
         # alike: a probe that neither stopped nor ran out was interrupted
         stopper = dict(probe.callbacks_)["probe_stop"]

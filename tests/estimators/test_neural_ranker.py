@@ -930,12 +930,29 @@ def test_auto_epochs_probe_does_not_run_user_callbacks():
     assert calls == [1]
 
 
-def test_auto_epochs_with_validation_data_early_stops_instead():
+def test_auto_epochs_probe_validates_on_the_eval_set():
+    # the user's validation queries choose the budget (by their loss); the
+    # ranker then trains on all training queries, recording the validation
+    # NDCG without early-stopping on it
     X, y, g = make_data(n_queries=30)
     Xv, yv, gv = make_data(n_queries=10, seed=1)
-    ranker = NeuralRanker(**{**AUTO, "lr": 0.05}).fit(X, y, g, eval_set=(Xv, yv, gv))
-    assert ranker.probe_best_epoch_ is None and ranker.max_epochs_ == 100
-    assert len(ranker.history) < 100  # stopped by the validation NDCG
+    ranker = NeuralRanker(**AUTO).fit(X, y, g, eval_set=(Xv, yv, gv))
+    assert ranker.probe_best_epoch_ >= 1
+    assert len(ranker.history) == ranker.max_epochs_
+    assert "valid_ndcg" in ranker.history[-1]
+    assert not hasattr(ranker, "best_epoch_")
+    # an eval_set gives a probe even below 10 training queries
+    X, y, g = make_data(n_queries=8)
+    ranker = NeuralRanker(**AUTO).fit(X, y, g, eval_set=(Xv, yv, gv))
+    assert ranker.probe_best_epoch_ is not None
+
+
+def test_auto_epochs_probe_uses_the_validation_fraction():
+    X, y, g = make_data(n_queries=30)
+    ranker = NeuralRanker(**{**AUTO, "validation_fraction": 0.3}).fit(X, y, g)
+    assert ranker.probe_best_epoch_ >= 1
+    assert len(ranker.history) == ranker.max_epochs_
+    assert "valid_ndcg" in ranker.history[-1]  # the split is kept, as asked
 
 
 def test_auto_epochs_without_a_probe():
