@@ -392,6 +392,9 @@ def main(argv=None):
     parser.add_argument("--data", default=None)
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--losses", action="store_true")
+    parser.add_argument(
+        "--loss-names", default=None, help="with --losses: a comma list (default all)"
+    )
     parser.add_argument("--synthetic", action="store_true")
     parser.add_argument("--main", action="store_true", help="the MQ2008 table")
     parser.add_argument("--mslr", action="store_true", help="the stretch task")
@@ -426,7 +429,8 @@ def main(argv=None):
     if args.losses:
         print("every loss, MQ2008, seed 0", flush=True)
         models = {"Ridge(alpha=1)": (fit_ridge, False)}
-        for name in get_loss_names():
+        names = args.loss_names.split(",") if args.loss_names else get_loss_names()
+        for name in names:
             models[f"NeuralRanker(loss={name!r})"] = (
                 lambda tr, va, s, n=name: fit_neural(tr, va, s, loss=n),
                 True,
