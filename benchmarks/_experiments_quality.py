@@ -449,6 +449,7 @@ CONFIGS = {
     # the final defaults (max_epochs="auto" = S_refit15) and the blend on them
     "D3": {},
     "B3_half": {"blend": [({}, 1.0), (_LINEAR_LAMBDARANK, 0.5)]},
+    "D3_listmle": {"loss": "listmle"},  # ListMLE with random tie order
     # the eval_set path of max_epochs="auto" (a fifth of train as eval_set)
     "V_auto": {"es_split": "auto"},
     "V_15": {"es_split": 15},
