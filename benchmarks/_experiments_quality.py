@@ -19,12 +19,17 @@ Data sets (``DATASETS``), chosen to differ in shape:
 - ``syn_short``: make_ranking, 800 queries, 10 features scaled by 100 and
   shifted by 1000 (unnormalised), short lists 2-12, labels 0-3, strong
   query effect, noise 0.3.
+- ``syn_few`` (round 3): make_ranking, 200 queries of 40-200 documents, 40
+  features min-max normalised within each query (LETOR's QueryLevelNorm),
+  labels 0-2, 20% of queries without a relevant document, noise 0.7.
+- ``syn_counts`` (round 3): make_ranking, 400 queries of 10-80 documents, 60
+  features turned into raw sparse counts (~87% zeros), labels 0-4, noise 0.6.
 
 Each synthetic set is one make_ranking draw split by query 60/20/20 into
 train / vali / test. Usage::
 
     python benchmarks/_experiments_quality.py CONFIG [CONFIG ...] \
-        --data mq1,mq2,syn_base --seeds 0,1,2 [--test]
+        --data mq1,mq2,syn_base --seeds 0,1,2 [--test] [--jobs N --out FILE]
 
 Results are appended as JSON lines to
 ``benchmarks/results/quality_experiments.jsonl``; ``--summary [CONFIG ...]``
