@@ -455,6 +455,7 @@ CONFIGS = {
     "D3": {},
     "B3_half": {"blend": [({}, 1.0), (_LINEAR_LAMBDARANK, 0.5)]},
     "D3_listmle": {"loss": "listmle"},  # ListMLE with random tie order
+    "D3_qn_standard": {"qn": "standard"},
     # the eval_set path of max_epochs="auto" (a fifth of train as eval_set)
     "V_auto": {"es_split": "auto"},
     "V_15": {"es_split": 15},
@@ -571,6 +572,14 @@ def fit_predict(config, train, others, seed):
     if config in ("lgbm", "lgbm100"):
         model = fit_lgbm(train, others[0], seed, early_stopping=config == "lgbm")
         return [model.predict(o[0]) for o in others], [0]
+    if "qn" in config:  # QueryNormalizer in front of the defaults
+        from skrank.preprocessing import QueryNormalizer
+
+        qn = QueryNormalizer(config["qn"])
+        X = qn.fit_transform(train[0], groups=train[2])
+        model = make_ranker({}, seed, groups=train[2]).fit(X, *train[1:])
+        preds = [model.predict(qn.transform(X, groups=g)) for X, _, g in others]
+        return preds, [len(model.history)]
     if "es_split" in config:
         # the eval_set path: a fifth of the training queries (seeded) is the
         # user's validation set; scored on the vali part as always
