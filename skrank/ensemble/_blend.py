@@ -249,7 +249,7 @@ class BlendedRanker(MetaEstimatorMixin, BaseEstimator):
             fitted = clone(estimator)
             fitted.fit(X, y, **fit_params(fitted, groups, sample_weight=sample_weight))
             scores = ranking_scores(fitted, X, groups)
-            query_mean = np.bincount(index.codes, scores) / index.sizes
+            query_mean = index.reduce(index.sort(scores)) / index.sizes
             spread = np.sqrt(np.mean((scores - query_mean[index.codes]) ** 2))
             loc.append(scores.mean())
             # no spread beyond rounding: a model that does not rank at all

@@ -965,7 +965,7 @@ class NeuralRanker(NeuralNet):
         # skorch ends training on KeyboardInterrupt, the stopper's and Ctrl-C's
         # alike: a probe that neither stopped nor ran out was interrupted
         stopper = dict(probe.callbacks_)["probe_stop"]
-        if len(probe.history) < _AUTO_MAX_EPOCHS and stopper.misses_ < stop.patience:
+        if len(probe.history) < _AUTO_MAX_EPOCHS and stopper.misses_ < stopper.patience:
             raise KeyboardInterrupt("interrupted while choosing max_epochs")
         losses = np.asarray(probe.history[:, "valid_loss"], dtype=np.float64)
         if not np.isfinite(losses).any():
