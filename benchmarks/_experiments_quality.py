@@ -462,7 +462,63 @@ CONFIGS = {
     "V_probe": {"es_split": "probe"},
     "V_ignore": {"es_split": "ignore"},
     "Y_lambdaloss_skip": {"loss": "lambdaloss", "module__linear_skip": True},
+    # round 10: piecewise-linear encoding of the features (quantile bins)
+    "E_ple8": {"ple": {"n_bins": 8}},
+    "E_ple16": {"ple": {"n_bins": 16}},
+    "E_ple8_only": {"ple": {"n_bins": 8, "keep": False}},
+    "E_ple8_clip": {"ple": {"n_bins": 8, "clip": True}},
+    "E_ple32": {"ple": {"n_bins": 32}},
+    "E_ple16_n1": {"ple": {"n_bins": 16}, "module__input_noise": 0.1},
+    # the defaults with MLPScorer(n_bins=16) (the encoding inside the module)
+    "D4": {},
 }
+
+
+class _PLE:
+    """Draft piecewise-linear encoding (Gorishniy et al. 2022), after log1p.
+
+    Output: the standardised symlog features, then for each feature the
+    piecewise-linear encoding over its training quantile bins.
+    """
+
+    def __init__(self, n_bins=8, keep=True, clip=False):
+        self.n_bins, self.keep, self.clip = n_bins, keep, clip
+
+    def get_params(self, deep=True):
+        return {"n_bins": self.n_bins, "keep": self.keep, "clip": self.clip}
+
+    def set_params(self, **p):
+        for k, v in p.items():
+            setattr(self, k, v)
+        return self
+
+    def fit(self, X, y=None):
+        from skrank.preprocessing import SymmetricLog1p
+
+        X = np.asarray(X.toarray() if hasattr(X, "toarray") else X, dtype=np.float64)
+        self.log_ = SymmetricLog1p().fit(X)
+        Z = self.log_.transform(X)
+        q = np.linspace(0, 1, self.n_bins + 1)
+        self.edges_ = [np.unique(np.quantile(Z[:, j], q)) for j in range(Z.shape[1])]
+        return self
+
+    def transform(self, X):
+        X = np.asarray(X.toarray() if hasattr(X, "toarray") else X, dtype=np.float64)
+        Z = self.log_.transform(X)
+        out = [Z] if self.keep else []
+        for j, e in enumerate(self.edges_):
+            if len(e) < 2:
+                continue
+            lo, hi = e[:-1], e[1:]
+            v = (Z[:, j : j + 1] - lo) / (hi - lo)
+            T = len(lo)
+            low = np.full(T, 0.0)
+            high = np.full(T, 1.0)
+            if not self.clip:
+                low[0] = -np.inf
+                high[-1] = np.inf
+            out.append(np.clip(v, low, high))
+        return np.hstack(out).astype(np.float32)
 
 
 def _bagged_ranker_class(keep):
@@ -529,6 +585,9 @@ def make_ranker(config, seed, groups=None):
         kwargs["input_transform"] = QuantileTransformer(
             n_quantiles=200, output_distribution="normal", random_state=0
         )
+    if "ple" in kwargs:
+        ple = _PLE(**kwargs.pop("ple"))
+        kwargs["input_transform"] = ple
     if kwargs.get("loss") == "listnet+lambdarank":
         from skrank.losses import LambdaRank, ListNet
 
@@ -569,6 +628,9 @@ def fit_lgbm(train, vali, seed, early_stopping=True):
 
 
 def fit_predict(config, train, others, seed):
+    if isinstance(config, dict) and "ple" in config:  # the encoded width
+        width = _PLE(**config["ple"]).fit(train[0]).transform(train[0][:2]).shape[1]
+        config = {**config, "module__n_features": width}
     if config in ("lgbm", "lgbm100"):
         model = fit_lgbm(train, others[0], seed, early_stopping=config == "lgbm")
         return [model.predict(o[0]) for o in others], [0]

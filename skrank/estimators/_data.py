@@ -91,12 +91,14 @@ def _sorted_float32(X, order, transform=None):
     """
     X = np.asarray(X)
     n, width = X.shape
-    out = np.empty((n, width), dtype=np.float32)
+    out = None  # allocated at the first block: a transform may change the width
     step = max(1, _GATHER_BYTES // (8 * max(1, width)))
-    for start in range(0, n, step):
+    for start in range(0, max(n, 1), step):
         block = X[order[start : start + step]]
         if transform is not None:
             block = transform(block)
+        if out is None:
+            out = np.empty((n, block.shape[1]), dtype=np.float32)
         out[start : start + step] = block
     return out
 
@@ -138,7 +140,7 @@ class QueryDataset(torch.utils.data.Dataset):
         else:
             self.X = torch.from_numpy(_sorted_float32(X, order, transform)).to(device)
             self.sparse = False
-        self.n_features = X.shape[1]
+        self.n_features = self.X.shape[1]
         if y is None:
             self.y = self.y_np = None
         else:

@@ -16,6 +16,13 @@ The module protocol
 (``loss.n_outputs``; 1 for all losses but the ordinal one). When a module
 class has ``n_features`` / ``n_outputs`` parameters, :class:`NeuralRanker`
 fills them in from the data and the loss.
+
+A module may also define ``initialize_from_data(X)``, a data-dependent
+initialisation: :class:`NeuralRanker` calls it once per initialisation,
+before the first training step, with a float32 tensor of training rows as
+the module sees them (after ``input_transform``; at most
+``65,536`` rows drawn with the ranker's ``random_state``). Warm starts and
+``partial_fit`` on a fitted ranker keep what it set.
 """
 
 import torch
@@ -91,6 +98,71 @@ def _mlp(n_features, n_outputs, hidden_sizes, activation, dropout, norm):
     return nn.Sequential(*layers)
 
 
+#: n_bins="auto": this many bins, fewer where the encoding would have more
+#: than _AUTO_ENCODED_WIDTH columns.
+_AUTO_BINS = 16
+_AUTO_ENCODED_WIDTH = 4096
+
+
+class _PiecewiseLinear(nn.Module):
+    r"""Piecewise-linear encoding of each feature over its own bins.
+
+    With bin edges :math:`b_{j,0} < \ldots < b_{j,T}` of feature :math:`j`,
+    component :math:`t` is :math:`\mathrm{clip}((x_j - b_{j,t-1}) /
+    (b_{j,t} - b_{j,t-1}), 0, 1)`: 0 below the bin, 1 above it, linear
+    inside (Gorishniy et al., NeurIPS 2022). The output has
+    ``n_features * n_bins`` columns, feature by feature. Bins of zero width
+    (repeated quantiles of a feature with point masses) output 0.
+    """
+
+    def __init__(self, n_features, n_bins):
+        super().__init__()
+        n_features, n_bins = int(n_features), int(n_bins)
+        # before initialize_from_data: standard-normal quantiles from 1% to
+        # 99%, bins for standardised inputs (NeuralRanker's default)
+        levels = torch.linspace(0.01, 0.99, n_bins + 1, dtype=torch.float64)
+        edges = torch.special.ndtri(levels).expand(n_features, -1)
+        self.register_buffer("lower", torch.empty(n_features, n_bins))
+        self.register_buffer("inv_width", torch.empty(n_features, n_bins))
+        self.set_edges(edges)
+
+    @torch.no_grad()
+    def set_edges(self, edges):
+        """Set the bins from ``[n_features, n_bins + 1]`` non-decreasing edges."""
+        edges = edges.to(torch.float64)
+        width = edges[:, 1:] - edges[:, :-1]
+        inverse = torch.where(width > 0, 1.0 / width.clamp_min(1e-300), 0.0)
+        self.lower.copy_(edges[:, :-1])
+        self.inv_width.copy_(inverse)
+
+    @torch.no_grad()
+    def initialize_from_data(self, X):
+        """Edges at the quantiles of each column of ``X`` ``[n, n_features]``.
+
+        Repeated quantiles are merged and the freed bins moved to the top
+        with zero width, so a feature with few distinct values gets fewer
+        (real) bins.
+        """
+        n_bins = self.lower.shape[1]
+        levels = torch.linspace(0, 1, n_bins + 1, dtype=torch.float64)
+        ordered = X.to(torch.float64).sort(dim=0).values
+        position = levels * (ordered.shape[0] - 1)
+        low = position.floor().long()
+        high = position.ceil().long()
+        frac = (position - low).unsqueeze(1)
+        quantiles = ordered[low] + frac * (ordered[high] - ordered[low])
+        edges = torch.empty(self.lower.shape[0], n_bins + 1, dtype=torch.float64)
+        for j, column in enumerate(quantiles.T):
+            unique = torch.unique(column)  # sorted
+            edges[j, : unique.numel()] = unique
+            edges[j, unique.numel() :] = unique[-1]
+        self.set_edges(edges.to(self.lower.device))
+
+    def forward(self, X):
+        encoded = (X.unsqueeze(-1) - self.lower) * self.inv_width
+        return encoded.clamp(0.0, 1.0).flatten(-2)
+
+
 class _WideAndDeep(nn.Module):
     """The sum of a network and a linear function of the same inputs."""
 
@@ -152,6 +224,21 @@ class MLPScorer(nn.Module):
         *wide and deep* scorer (Cheng et al., 2016):
         :math:`f(x) = \mathrm{MLP}(x) + w^\top x`. The linear part learns
         what is linear in the features directly, the MLP the rest.
+    n_bins : int or "auto", default="auto"
+        Feed each network the features and their *piecewise-linear
+        encoding* (Gorishniy et al. [1]_) over ``n_bins`` quantile bins of
+        each feature: component :math:`t` of feature :math:`j` is
+        :math:`\mathrm{clip}((x_j - b_{j,t-1}) / (b_{j,t} - b_{j,t-1}), 0, 1)`.
+        The bins give the first layer the axis-aligned steps a tree splits
+        on, which a ReLU network otherwise approximates slowly. The edges
+        :math:`b` are quantiles of the training rows, set by
+        :meth:`initialize_from_data` (which :class:`NeuralRanker` calls);
+        before that, standard-normal quantiles. The first layer sees
+        ``n_features * (1 + n_bins)`` inputs. 0 feeds the features alone.
+        ``"auto"`` is 16 bins, fewer beyond 256 features so that the
+        encoding has at most 4,096 columns (``4096 // n_features``), and
+        none above 2,048 features (wide sparse data: the encoding would cost
+        more than it gives).
     n_members : int, default=5
         Number of independently initialised networks of this shape, an
         ensemble in one module (1: a single network). The output has
@@ -160,6 +247,11 @@ class MLPScorer(nn.Module):
         of the members' losses: their gradients do not mix) and scores with
         the mean of the members' scores, so the members differ by their
         initial weights and input noise.
+
+    References
+    ----------
+    .. [1] Y. Gorishniy, I. Rubachev and A. Babenko, "On Embeddings for
+       Numerical Features in Tabular Deep Learning", NeurIPS 2022.
 
     Examples
     --------
@@ -184,40 +276,66 @@ class MLPScorer(nn.Module):
         norm=None,
         input_noise=0.0,
         linear_skip=False,
+        n_bins="auto",
         n_members=5,
     ):
         super().__init__()
         self.input_noise = float(input_noise)
         self.n_members = int(n_members)
-        if self.n_members < 1:
-            raise ValueError(
-                "The 'n_members' parameter of MLPScorer must be an int in the "
-                f"range [1, inf). Got {n_members!r} instead."
-            )
+        if n_bins == "auto":
+            n_bins = min(_AUTO_BINS, _AUTO_ENCODED_WIDTH // max(int(n_features), 1))
+            n_bins = n_bins if n_bins >= 2 else 0
+        for name, value, low, also in (
+            ("n_members", n_members, 1, ""),
+            ("n_bins", n_bins, 0, " or 'auto'"),
+        ):
+            if isinstance(value, str) or int(value) < low:
+                raise ValueError(
+                    f"The '{name}' parameter of MLPScorer must be an int in the "
+                    f"range [{low}, inf){also}. Got {value!r} instead."
+                )
+        self.encoding = _PiecewiseLinear(n_features, n_bins) if n_bins else None
+        width = int(n_features) * (1 + int(n_bins))
         networks = [
-            _mlp(n_features, n_outputs, hidden_sizes, activation, dropout, norm)
+            _mlp(width, n_outputs, hidden_sizes, activation, dropout, norm)
             for _ in range(self.n_members)
         ]
         if linear_skip and hidden_sizes:
             networks = [
-                _WideAndDeep(net, nn.Linear(int(n_features), int(n_outputs)))
-                for net in networks
+                _WideAndDeep(net, nn.Linear(width, int(n_outputs))) for net in networks
             ]
         if self.n_members == 1:
             self.layers = networks[0]
         else:
             self.members = nn.ModuleList(networks)
 
+    def initialize_from_data(self, X):
+        """Set the encoding's bin edges to quantiles of the rows ``X``.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n_rows, n_features)
+            Training rows (NeuralRanker passes a random sample of up to
+            65,536 of them). Does nothing when ``n_bins=0``.
+        """
+        if self.encoding is not None:
+            self.encoding.initialize_from_data(X)
+
+    def _inputs(self, X):
+        X = _add_noise(X, self.input_noise, self.training)
+        if self.encoding is None:
+            return X
+        return torch.cat([X, self.encoding(X)], dim=-1)
+
     def forward(self, X):
         if self.n_members == 1:
-            return self.layers(_add_noise(X, self.input_noise, self.training))
-        return torch.cat(
-            [
-                net(_add_noise(X, self.input_noise, self.training))
-                for net in self.members
-            ],
-            dim=-1,
-        )
+            return self.layers(self._inputs(X))
+        if self.input_noise and self.training:  # each member its own noise
+            outputs = [net(self._inputs(X)) for net in self.members]
+        else:  # the same inputs: encoded once
+            inputs = self._inputs(X)
+            outputs = [net(inputs) for net in self.members]
+        return torch.cat(outputs, dim=-1)
 
 
 class AttentionScorer(nn.Module):

@@ -121,8 +121,14 @@ def _make_input_transform(spec, sparse=False):
     return clone(spec)
 
 
-#: Bytes of float32 features densified at once when predicting.
-_PREDICT_CHUNK_BYTES = 64 * 2**20
+#: Bytes of float32 features densified at once when predicting (the
+#: module's own activations, e.g. MLPScorer's encoding with up to 17 times
+#: as many columns, come on top).
+_PREDICT_CHUNK_BYTES = 8 * 2**20
+
+
+#: Training rows a module's ``initialize_from_data`` sees at most.
+_DATA_INIT_ROWS = 65_536
 
 
 def _check_float32_range(X, feature_names=None):
@@ -537,6 +543,8 @@ class NeuralRanker(NeuralNet):
         with own_torch_rng("cpu", seed):
             module = self.initialized_instance(module, kwargs)
         self.module_ = module.to(torch.float32)
+        # a fresh module: its data-dependent initialisation is still to come
+        self._module_data_init = True
         return self
 
     def initialize(self):
@@ -854,12 +862,31 @@ class NeuralRanker(NeuralNet):
             offset = torch.as_tensor(initial(X.labels), dtype=torch.float32)
             # an ensemble module's outputs are its members' side by side
             self.output_offset_ = offset.repeat(_n_members(self.module_))
+        if self.__dict__.pop("_module_data_init", False):
+            self._initialize_module_from_data(X)
         # Training randomness (dropout, ...) comes from torch's generator,
         # which _train forks around fit: seed it from the estimator's rng_.
         seed = int(self.rng_.integers(2**31 - 1))
         torch.random.default_generator.manual_seed(seed)
         if torch.device(self._data_device()).type == "cuda":
             torch.cuda.manual_seed(seed)
+
+    def _initialize_module_from_data(self, dataset):
+        """Call the module's ``initialize_from_data`` on a sample of rows."""
+        init = getattr(_unwrapped(self.module_), "initialize_from_data", None)
+        if init is None:
+            return
+        X = dataset.X
+        n = X.shape[0]
+        rows = np.arange(n)
+        if n > _DATA_INIT_ROWS:
+            rows = np.sort(self.rng_.choice(n, _DATA_INIT_ROWS, replace=False))
+        if dataset.sparse:
+            sample = torch.from_numpy(X[rows].toarray().astype(np.float32))
+            sample = sample.to(self._data_device())
+        else:
+            sample = X[torch.as_tensor(rows, device=X.device)]
+        init(sample)
 
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
         super().on_batch_end(net, batch=batch, training=training, **kwargs)

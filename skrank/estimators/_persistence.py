@@ -24,13 +24,17 @@ from ._neural_ranker import NeuralRanker
 __all__ = ["load_ranker", "save_ranker"]
 
 _FORMAT = "skrank.NeuralRanker"
-#: 2: every parameter and every argument of the scorer's constructor is
-#: recorded, defaults included, so a file does not depend on the defaults of
-#: the skrank that loads it. 1 left parameters at their defaults out.
-_VERSION = 2
-#: Scorer defaults that changed since format version 1 (whose files rely on
-#: the defaults of their time): restored for version-1 files.
-_VERSION_1_MODULE_DEFAULTS = {MLPScorer: {"dropout": 0.0}}
+#: 3: MLPScorer has ``n_bins`` (the piecewise-linear encoding). 2: every
+#: parameter and every argument of the scorer's constructor is recorded,
+#: defaults included, so a file does not depend on the defaults of the skrank
+#: that loads it. 1 left parameters at their defaults out.
+_VERSION = 3
+#: Scorer arguments of each older format version whose defaults (or
+#: existence) changed since: files of that version load with these values.
+_OLD_MODULE_DEFAULTS = {
+    1: {MLPScorer: {"dropout": 0.0, "n_bins": 0}},
+    2: {MLPScorer: {"n_bins": 0}},
+}
 _SCORERS = {f"skrank.estimators.{c.__name__}": c for c in (MLPScorer, AttentionScorer)}
 
 
@@ -357,14 +361,16 @@ def load_ranker(path, *, module=None, loss=None, device="cpu"):
         if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer):
             params["optimizer"] = optimizer
     params["device"] = device
-    if content["version"] == 1:  # defaults of that time, where they changed
-        for name, value in _VERSION_1_MODULE_DEFAULTS.get(module, {}).items():
-            params.setdefault(f"module__{name}", value)
+    # the defaults of the file's time, where they changed since
+    old_defaults = _OLD_MODULE_DEFAULTS.get(content["version"], {})
+    for name, value in old_defaults.get(module, {}).items():
+        params.setdefault(f"module__{name}", value)
     ranker = NeuralRanker(module, loss=loss, **params)
     ranker.n_features_in_ = config["n_features_in"]
     if config.get("feature_names_in") is not None:
         ranker.feature_names_in_ = np.asarray(config["feature_names_in"], dtype=object)
     ranker.initialize()
+    ranker.__dict__.pop("_module_data_init", None)  # the file's state is it
     try:
         ranker.module_.load_state_dict(state_dict)
     except (RuntimeError, TypeError, AttributeError) as exc:

@@ -29,6 +29,7 @@ PARAMS = dict(
     validation_fraction=0.1,  # the test checks validation is the same everywhere
     module__hidden_sizes=(8,),
     module__n_members=1,
+    module__n_bins=4,  # the encoding's edges must agree across processes
     input_transform=None,
     lr_schedule=None,
 )

@@ -95,21 +95,82 @@ def test_neural_ranker_trains_the_latent_cross_scorer():
     assert scores.shape == (X.shape[0],) and np.all(np.isfinite(scores))
 
 
-def test_mlp_members_are_independent_networks():
+@pytest.mark.parametrize("n_bins", [0, 4])
+def test_mlp_members_are_independent_networks(n_bins):
     torch.manual_seed(0)
-    net = MLPScorer(n_features=3, hidden_sizes=(4,), n_members=3).eval()
+    net = MLPScorer(n_features=3, hidden_sizes=(4,), n_bins=n_bins, n_members=3)
+    net.eval()
     X = torch.randn(5, 3)
     out = net(X)
     assert out.shape == (5, 3)
+    # every member sees the features and, with bins, their encoding
+    inputs = X if n_bins == 0 else torch.cat([X, net.encoding(X)], dim=-1)
     for m, member in enumerate(net.members):
-        torch.testing.assert_close(out[:, m : m + 1], member(X))
+        torch.testing.assert_close(out[:, m : m + 1], member(inputs))
     # members start from different weights
     assert not torch.allclose(out[:, 0], out[:, 1])
 
 
 def test_mlp_one_member_keeps_the_plain_layout():
     net = MLPScorer(n_features=3, hidden_sizes=(4,), n_members=1)
+    assert {name.split(".")[0] for name in net.state_dict()} == {"layers", "encoding"}
+    net = MLPScorer(n_features=3, hidden_sizes=(4,), n_bins=0, n_members=1)
     assert all(name.startswith("layers.") for name in net.state_dict())
+    assert net.layers[0].in_features == 3
+
+
+# ---------------------------------------------------------------------------
+# The piecewise-linear encoding
+# ---------------------------------------------------------------------------
+def test_piecewise_linear_encoding_by_hand():
+    # edges 0 < 1 < 3: a value below the bins, inside each, and above
+    net = MLPScorer(n_features=1, hidden_sizes=(), n_bins=2, n_members=1)
+    net.encoding.set_edges(torch.tensor([[0.0, 1.0, 3.0]]))
+    X = torch.tensor([[-1.0], [0.5], [2.0], [3.0], [7.0]])
+    expected = torch.tensor([[0, 0], [0.5, 0], [1, 0.5], [1, 1], [1, 1]])
+    torch.testing.assert_close(net.encoding(X), expected)
+    assert net.layers[0].in_features == 3  # the feature and its two bins
+
+
+def test_piecewise_linear_edges_are_training_quantiles():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((1000, 3))
+    X[:, 1] = np.where(X[:, 1] > 0.3, X[:, 1], 0.0)  # a point mass at 0
+    X[:, 2] = 5.0  # constant
+    net = MLPScorer(n_features=3, hidden_sizes=(4,), n_bins=8, n_members=2)
+    net.initialize_from_data(torch.as_tensor(X, dtype=torch.float32))
+    levels = np.linspace(0, 1, 9)
+    edges0 = np.quantile(X[:, 0].astype(np.float32), levels)
+    lower = net.encoding.lower.numpy()
+    np.testing.assert_allclose(lower[0], edges0[:-1], rtol=1e-6)
+    np.testing.assert_allclose(1 / net.encoding.inv_width[0].numpy(), np.diff(edges0))
+    # repeated quantiles merged: the freed bins have zero width and output 0
+    n_real = np.unique(np.quantile(X[:, 1].astype(np.float32), levels)).size - 1
+    assert n_real < 8
+    assert (net.encoding.inv_width[1, :n_real] > 0).all()
+    assert (net.encoding.inv_width[1, n_real:] == 0).all()
+    assert (net.encoding.inv_width[2] == 0).all()
+    encoded = net.encoding(torch.as_tensor(X, dtype=torch.float32)).view(-1, 3, 8)
+    assert (encoded[:, 1, n_real:] == 0).all() and (encoded[:, 2] == 0).all()
+    # every component is non-decreasing in its feature, within [0, 1]
+    grid = torch.linspace(-4, 4, 101)[:, None].expand(-1, 3)
+    codes = net.encoding(grid).view(101, 3, 8)
+    assert (codes.diff(dim=0) >= 0).all()
+    assert codes.min() >= 0 and codes.max() <= 1
+
+
+def test_piecewise_linear_default_edges_fit_standardised_inputs():
+    net = MLPScorer(n_features=2, hidden_sizes=(), n_bins=4, n_members=1)
+    lower = net.encoding.lower
+    torch.testing.assert_close(lower[0], lower[1])
+    assert -2.4 < lower[0, 0] < -2.3 and (net.encoding.inv_width > 0).all()
+
+
+def test_mlp_bad_n_bins():
+    with pytest.raises(ValueError, match="The 'n_bins' parameter of MLPScorer"):
+        MLPScorer(n_features=3, n_bins=-1)
+    with pytest.raises(ValueError, match=r"or 'auto'\. Got 'x'"):
+        MLPScorer(n_features=3, n_bins="x")
 
 
 def test_mlp_bad_n_members():
@@ -171,3 +232,13 @@ def test_each_member_gets_only_its_own_gradient():
     alone = ranker._member_loss(y_pred[..., :1], labels, x.mask, None)
     (grad0,) = torch.autograd.grad(alone, y_pred)
     torch.testing.assert_close(grad[..., 0], grad0[..., 0] / 2)
+
+
+@pytest.mark.parametrize(
+    ("n_features", "n_bins"), [(5, 16), (256, 16), (300, 13), (2048, 2), (2049, 0)]
+)
+def test_mlp_auto_bins_bound_the_encoded_width(n_features, n_bins):
+    net = MLPScorer(n_features=n_features, hidden_sizes=(2,), n_members=1)
+    got = 0 if net.encoding is None else net.encoding.lower.shape[1]
+    assert got == n_bins
+    assert net.layers[0].in_features == n_features * (1 + n_bins)

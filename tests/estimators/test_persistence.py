@@ -178,8 +178,9 @@ def test_file_records_every_scorer_argument(tmp_path):
     save_ranker(ranker, tmp_path / "m.pt")
     content = torch.load(tmp_path / "m.pt", weights_only=True)
     params = json.loads(content["config"])["params"]
-    assert content["version"] == 2
-    for name in ("dropout", "hidden_sizes", "n_members", "activation", "norm"):
+    assert content["version"] == 3
+    names = ("dropout", "hidden_sizes", "n_members", "activation", "norm", "n_bins")
+    for name in names:
         assert f"module__{name}" in params
     assert params["batch_size"] == "auto"
 
@@ -191,7 +192,11 @@ def test_version_1_file_loads_with_the_defaults_of_its_time(tmp_path):
 
     X, y, g = make_data()
     ranker = NeuralRanker(
-        max_epochs=1, random_state=0, module__dropout=0.0, module__n_members=2
+        max_epochs=1,
+        random_state=0,
+        module__dropout=0.0,
+        module__n_bins=0,
+        module__n_members=2,
     ).fit(X, y, g)
     save_ranker(ranker, tmp_path / "m.pt")
     content = torch.load(tmp_path / "m.pt", weights_only=True)
@@ -206,3 +211,34 @@ def test_version_1_file_loads_with_the_defaults_of_its_time(tmp_path):
     torch.save(content, tmp_path / "v1.pt")
     loaded = load_ranker(tmp_path / "v1.pt")
     np.testing.assert_allclose(loaded.predict(X), ranker.predict(X), rtol=1e-6)
+
+
+def test_version_2_file_loads_without_the_encoding(tmp_path):
+    # version 2 recorded every scorer argument of its time: MLPScorer had no
+    # n_bins then, and fed the features alone
+    import json
+
+    X, y, g = make_data()
+    ranker = NeuralRanker(max_epochs=1, random_state=0, module__n_bins=0).fit(X, y, g)
+    save_ranker(ranker, tmp_path / "m.pt")
+    content = torch.load(tmp_path / "m.pt", weights_only=True)
+    config = json.loads(content["config"])
+    del config["params"]["module__n_bins"]
+    content["config"] = json.dumps(config)
+    content["version"] = 2
+    torch.save(content, tmp_path / "v2.pt")
+    loaded = load_ranker(tmp_path / "v2.pt")
+    assert loaded.module_.encoding is None
+    np.testing.assert_array_equal(loaded.predict(X), ranker.predict(X))
+
+
+def test_loaded_encoding_is_kept_by_partial_fit(tmp_path):
+    # the file's bin edges are the model's: continued training keeps them
+    X, y, g = make_data()
+    ranker = NeuralRanker(max_epochs=1, random_state=0).fit(X, y, g)
+    save_ranker(ranker, tmp_path / "m.pt")
+    loaded = load_ranker(tmp_path / "m.pt")
+    edges = loaded.module_.encoding.lower.clone()
+    torch.testing.assert_close(edges, ranker.module_.encoding.lower)
+    loaded.partial_fit(X[:40] * 3.0, y[:40], g[:40])
+    torch.testing.assert_close(loaded.module_.encoding.lower, edges)
