@@ -462,15 +462,25 @@ CONFIGS = {
     "V_probe": {"es_split": "probe"},
     "V_ignore": {"es_split": "ignore"},
     "Y_lambdaloss_skip": {"loss": "lambdaloss", "module__linear_skip": True},
-    # round 10: piecewise-linear encoding of the features (quantile bins)
-    "E_ple8": {"ple": {"n_bins": 8}},
-    "E_ple16": {"ple": {"n_bins": 16}},
-    "E_ple8_only": {"ple": {"n_bins": 8, "keep": False}},
-    "E_ple8_clip": {"ple": {"n_bins": 8, "clip": True}},
-    "E_ple32": {"ple": {"n_bins": 32}},
-    "E_ple16_n1": {"ple": {"n_bins": 16}, "module__input_noise": 0.1},
+    # round 10: piecewise-linear encoding of the features (quantile bins), as
+    # a draft input transform in front of the plain MLP (module__n_bins=0;
+    # MLPScorer's own encoding came after this screen)
+    "E_ple8": {"ple": {"n_bins": 8}, "module__n_bins": 0},
+    "E_ple16": {"ple": {"n_bins": 16}, "module__n_bins": 0},
+    "E_ple8_only": {"ple": {"n_bins": 8, "keep": False}, "module__n_bins": 0},
+    "E_ple8_clip": {"ple": {"n_bins": 8, "clip": True}, "module__n_bins": 0},
+    "E_ple32": {"ple": {"n_bins": 32}, "module__n_bins": 0},
+    "E_ple16_n1": {
+        "ple": {"n_bins": 16},
+        "module__n_bins": 0,
+        "module__input_noise": 0.1,
+    },
     # the defaults with MLPScorer(n_bins=16) (the encoding inside the module)
     "D4": {},
+    "B4_half": {"blend": [({}, 1.0), (_LINEAR_LAMBDARANK, 0.5)]},  # linear + bins
+    "B4_half_plain": {
+        "blend": [({}, 1.0), ({**_LINEAR_LAMBDARANK, "module__n_bins": 0}, 0.5)]
+    },
 }
 
 
