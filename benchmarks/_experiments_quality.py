@@ -477,6 +477,10 @@ CONFIGS = {
     },
     # the defaults with MLPScorer(n_bins=16) (the encoding inside the module)
     "D4": {},
+    "D4_fdrop1": {"feature_dropout": 0.1},
+    "D4_fdrop2": {"feature_dropout": 0.2},
+    "D4_adamw": {"optimizer": torch.optim.AdamW, "optimizer__weight_decay": 0.01},
+    "D4_lr2": {"lr": 2e-3},
     "B4_half": {"blend": [({}, 1.0), (_LINEAR_LAMBDARANK, 0.5)]},  # linear + bins
     "B4_half_plain": {
         "blend": [({}, 1.0), ({**_LINEAR_LAMBDARANK, "module__n_bins": 0}, 0.5)]
@@ -529,6 +533,33 @@ class _PLE:
                 high[-1] = np.inf
             out.append(np.clip(v, low, high))
         return np.hstack(out).astype(np.float32)
+
+
+def _feature_dropout_mlp_class(p):
+    """MLPScorer that drops whole features (the value and its bins) of each
+    row with probability ``p`` in training, for each member independently
+    (round 10 experiment: a random-subspace regulariser against noise
+    features)."""
+    from skrank.estimators import MLPScorer
+
+    class FeatureDropoutMLP(MLPScorer):
+        def forward(self, X):
+            if not self.training:
+                return super().forward(X)
+            outs = []
+            nets = self.members if self.n_members > 1 else [self.layers]
+            for net in nets:
+                keep = (torch.rand_like(X) >= p).to(X.dtype)
+                inputs = self._inputs(X)
+                if self.encoding is not None:
+                    bins = self.encoding.lower.shape[1]
+                    mask = torch.cat([keep, keep.repeat_interleave(bins, -1)], -1)
+                else:
+                    mask = keep
+                outs.append(net(inputs * mask / (1 - p)))
+            return torch.cat(outs, dim=-1)
+
+    return FeatureDropoutMLP
 
 
 def _bagged_ranker_class(keep):
@@ -595,6 +626,8 @@ def make_ranker(config, seed, groups=None):
         kwargs["input_transform"] = QuantileTransformer(
             n_quantiles=200, output_distribution="normal", random_state=0
         )
+    if "feature_dropout" in kwargs:
+        kwargs["module"] = _feature_dropout_mlp_class(kwargs.pop("feature_dropout"))
     if "ple" in kwargs:
         ple = _PLE(**kwargs.pop("ple"))
         kwargs["input_transform"] = ple

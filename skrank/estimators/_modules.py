@@ -101,7 +101,7 @@ def _mlp(n_features, n_outputs, hidden_sizes, activation, dropout, norm):
 #: n_bins="auto": this many bins, fewer where the encoding would have more
 #: than _AUTO_ENCODED_WIDTH columns.
 _AUTO_BINS = 16
-_AUTO_ENCODED_WIDTH = 4096
+_AUTO_ENCODED_WIDTH = 1024
 
 
 class _PiecewiseLinear(nn.Module):
@@ -235,10 +235,11 @@ class MLPScorer(nn.Module):
         :meth:`initialize_from_data` (which :class:`NeuralRanker` calls);
         before that, standard-normal quantiles. The first layer sees
         ``n_features * (1 + n_bins)`` inputs. 0 feeds the features alone.
-        ``"auto"`` is 16 bins, fewer beyond 256 features so that the
-        encoding has at most 4,096 columns (``4096 // n_features``), and
-        none above 2,048 features (wide sparse data: the encoding would cost
-        more than it gives).
+        ``"auto"`` is 16 bins up to 64 features and fewer beyond, so that
+        the encoding has at most 1,024 columns (``1024 // n_features``
+        bins), and none above 512 features: the first layer's cost grows
+        with its width, and a fit on 136 features with 16 bins took four
+        times as long as without for a small gain.
     n_members : int, default=5
         Number of independently initialised networks of this shape, an
         ensemble in one module (1: a single network). The output has

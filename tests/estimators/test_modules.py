@@ -235,7 +235,8 @@ def test_each_member_gets_only_its_own_gradient():
 
 
 @pytest.mark.parametrize(
-    ("n_features", "n_bins"), [(5, 16), (256, 16), (300, 13), (2048, 2), (2049, 0)]
+    ("n_features", "n_bins"),
+    [(5, 16), (64, 16), (65, 15), (136, 7), (512, 2), (513, 0)],
 )
 def test_mlp_auto_bins_bound_the_encoded_width(n_features, n_bins):
     net = MLPScorer(n_features=n_features, hidden_sizes=(2,), n_members=1)
