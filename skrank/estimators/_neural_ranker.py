@@ -179,7 +179,11 @@ class NeuralRanker(NeuralNet):
     ----------
     module : torch module class or instance, default=MLPScorer
         The scorer (by default an ensemble of 5 MLPs with hidden layers
-        (128, 64), see :class:`MLPScorer`'s ``n_members``). Row-wise modules
+        (128, 64), each fed the features and their encoding over 16
+        quantile bins, see :class:`MLPScorer`'s ``n_members`` and
+        ``n_bins``). A module with an ``initialize_from_data(X)`` method gets
+        a sample of the (transformed) training rows once per initialisation,
+        before the first step. Row-wise modules
         map ``[..., n_features]`` to ``[..., n_outputs]``; context-aware
         modules (class attribute ``context_aware = True``, e.g.
         :class:`AttentionScorer`) are called as ``module(X, mask)`` on padded
@@ -270,7 +274,9 @@ class NeuralRanker(NeuralNet):
         ``"standard"`` is scikit-learn's ``StandardScaler`` (not centred for
         sparse ``X``, which stays sparse, as with ``"log1p"``: a sparse and a
         dense copy of the same data then train slightly different models); a
-        transformer instance is cloned; None feeds ``X`` as given.
+        transformer instance is cloned and may change the number of columns
+        (the module's ``n_features`` is its output width); None feeds ``X``
+        as given.
     lr_schedule : {"cosine"} or None, default="cosine"
         ``"cosine"`` decays the learning rate from ``lr`` towards 0 over
         ``max_epochs`` epochs (:class:`~skrank.estimators._callbacks.CosineLR`);
@@ -534,7 +540,9 @@ class NeuralRanker(NeuralNet):
                         "The number of features is not known yet: call fit "
                         "(or set module__n_features) before initialize."
                     )
-                kwargs["n_features"] = self.n_features_in_
+                kwargs["n_features"] = getattr(
+                    self, "_n_module_features", self.n_features_in_
+                )
             if "n_outputs" in signature and "n_outputs" not in kwargs:
                 kwargs["n_outputs"] = self._n_outputs()
         seed = getattr(self, "_seed", None)
@@ -602,8 +610,12 @@ class NeuralRanker(NeuralNet):
         self.input_transform_ = _make_input_transform(
             self.input_transform, sparse=sp.issparse(X)
         )
+        width = X.shape[1]
         if self.input_transform_ is not None:
             self.input_transform_.fit(X)
+            # a transform may change the number of columns the module sees
+            width = self.input_transform_.transform(X[:1]).shape[1]
+        self._n_module_features = int(width)
 
     def _transform_X(self, X):
         transform = getattr(self, "input_transform_", None)

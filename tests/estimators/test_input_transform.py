@@ -110,3 +110,16 @@ def test_input_transform_keeps_sparse_input_sparse(data, spec):
     assert np.all(np.isfinite(scores))
     # sparse input is scaled, not centred: it stays sparse
     assert sp.issparse(ranker.input_transform_.transform(Xs))
+
+
+def test_a_transform_may_change_the_number_of_columns():
+    # the module is built for the transform's output width
+    from sklearn.preprocessing import PolynomialFeatures
+
+    X, y, g = make_ranking(30, 4, random_state=0)
+    ranker = NeuralRanker(
+        input_transform=PolynomialFeatures(2), max_epochs=2, random_state=0
+    ).fit(X, y, g)
+    assert ranker.n_features_in_ == 4
+    assert ranker.module_.encoding.lower.shape[0] == 15  # 1 + 4 + 10 columns
+    assert ranker.predict(X).shape == (X.shape[0],)
