@@ -20,8 +20,8 @@ fills them in from the data and the loss.
 A module may also define ``initialize_from_data(X)``, a data-dependent
 initialisation: :class:`NeuralRanker` calls it once per initialisation,
 before the first training step, with a float32 tensor of training rows as
-the module sees them (after ``input_transform``; at most
-``65,536`` rows drawn with the ranker's ``random_state``). Warm starts and
+the module sees them (after ``input_transform``; at most 65,536 rows and
+64 MB, drawn with the ranker's ``random_state``). Warm starts and
 ``partial_fit`` on a fitted ranker keep what it set.
 """
 

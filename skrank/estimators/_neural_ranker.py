@@ -127,8 +127,10 @@ def _make_input_transform(spec, sparse=False):
 _PREDICT_CHUNK_BYTES = 8 * 2**20
 
 
-#: Training rows a module's ``initialize_from_data`` sees at most.
+#: Training rows a module's ``initialize_from_data`` sees at most, and the
+#: most bytes of float32 features they may take (wide sparse data: fewer).
 _DATA_INIT_ROWS = 65_536
+_DATA_INIT_BYTES = 64 * 2**20
 
 
 def _check_float32_range(X, feature_names=None):
@@ -889,10 +891,11 @@ class NeuralRanker(NeuralNet):
         if init is None:
             return
         X = dataset.X
-        n = X.shape[0]
+        n, width = X.shape
+        most = min(_DATA_INIT_ROWS, max(1, _DATA_INIT_BYTES // (4 * max(width, 1))))
         rows = np.arange(n)
-        if n > _DATA_INIT_ROWS:
-            rows = np.sort(self.rng_.choice(n, _DATA_INIT_ROWS, replace=False))
+        if n > most:
+            rows = np.sort(self.rng_.choice(n, most, replace=False))
         if dataset.sparse:
             sample = torch.from_numpy(X[rows].toarray().astype(np.float32))
             sample = sample.to(self._data_device())

@@ -531,6 +531,12 @@ def test_fit_sets_the_encoding_from_the_transformed_training_rows(monkeypatch):
         ranker(module=Spy, max_epochs=1, validation_fraction=None).fit(X, y, g)
     assert seen[0].shape == (50, X.shape[1])
     torch.testing.assert_close(seen[0], seen[1])
+    # and at most _DATA_INIT_BYTES of float32 features (wide data: fewer rows)
+    monkeypatch.setattr(
+        "skrank.estimators._neural_ranker._DATA_INIT_BYTES", 4 * X.shape[1] * 30
+    )
+    ranker(module=Spy, max_epochs=1, validation_fraction=None).fit(X, y, g)
+    assert seen[-1].shape == (30, X.shape[1])
 
 
 def test_fit_sets_the_encoding_from_sparse_rows():
