@@ -6,7 +6,10 @@ A custom torch module and a context-aware scorer
 :class:`~skrank.NeuralRanker` trains any :class:`torch.nn.Module` that maps
 ``[..., n_features]`` to ``[..., n_outputs]`` (a row-wise scorer). It fills
 in ``n_features`` (from ``X``) and ``n_outputs`` (from the loss) when the
-module class takes them.
+module class takes them. A module that needs data-dependent initial values
+(as :class:`~skrank.estimators.MLPScorer`'s quantile bins do) defines
+``initialize_from_data(X)``: the ranker calls it once per initialisation with
+a sample of the transformed training rows.
 
 A *context-aware* scorer looks at the other documents of the query: it
 declares ``context_aware = True`` and takes ``(X [Q, L, F], mask [Q, L])``.

@@ -129,7 +129,7 @@ class _PiecewiseLinear(nn.Module):
     @torch.no_grad()
     def set_edges(self, edges):
         """Set the bins from ``[n_features, n_bins + 1]`` non-decreasing edges."""
-        edges = edges.to(torch.float64)
+        edges = edges.to(device="cpu", dtype=torch.float64)  # copied over below
         width = edges[:, 1:] - edges[:, :-1]
         inverse = torch.where(width > 0, 1.0 / width.clamp_min(1e-300), 0.0)
         self.lower.copy_(edges[:, :-1])
@@ -144,8 +144,9 @@ class _PiecewiseLinear(nn.Module):
         (real) bins.
         """
         n_bins = self.lower.shape[1]
+        # the quantiles of np.quantile's default (linear) method, in float64
+        ordered = X.to(torch.float64).sort(dim=0).values.cpu()
         levels = torch.linspace(0, 1, n_bins + 1, dtype=torch.float64)
-        ordered = X.to(torch.float64).sort(dim=0).values
         position = levels * (ordered.shape[0] - 1)
         low = position.floor().long()
         high = position.ceil().long()
@@ -156,7 +157,7 @@ class _PiecewiseLinear(nn.Module):
             unique = torch.unique(column)  # sorted
             edges[j, : unique.numel()] = unique
             edges[j, unique.numel() :] = unique[-1]
-        self.set_edges(edges.to(self.lower.device))
+        self.set_edges(edges)
 
     def forward(self, X):
         encoded = (X.unsqueeze(-1) - self.lower) * self.inv_width
