@@ -481,6 +481,7 @@ CONFIGS = {
     "D4_fdrop2": {"feature_dropout": 0.2},
     "D4_adamw": {"optimizer": torch.optim.AdamW, "optimizer__weight_decay": 0.01},
     "D4_lr2": {"lr": 2e-3},
+    "D4_mixed2": {"plain_members": (1, 3)},  # 3 members with bins, 2 without
     # the blend recipe on D4: its linear part with bins (an additive
     # piecewise-linear model) or on the features alone (chosen: 0.7087)
     "B4_half": {"blend": [({}, 1.0), (_LINEAR_LAMBDARANK, 0.5)]},
@@ -564,6 +565,22 @@ def _feature_dropout_mlp_class(p):
     return FeatureDropoutMLP
 
 
+def _mixed_mlp_class(plain):
+    """MLPScorer whose members ``plain`` see the features without the bins
+    (the encoding's columns zeroed): a mixed ensemble (round 10 experiment)."""
+    from skrank.estimators import MLPScorer
+
+    class MixedMLP(MLPScorer):
+        def forward(self, X):
+            inputs = self._inputs(X)
+            bare = torch.cat([X, torch.zeros_like(inputs[..., X.shape[-1] :])], -1)
+            nets = enumerate(self.members)
+            outs = [net(bare if m in plain else inputs) for m, net in nets]
+            return torch.cat(outs, dim=-1)
+
+    return MixedMLP
+
+
 def _bagged_ranker_class(keep):
     """NeuralRanker whose ensemble members each see a random share of queries."""
     from skrank.estimators import NeuralRanker
@@ -628,6 +645,8 @@ def make_ranker(config, seed, groups=None):
         kwargs["input_transform"] = QuantileTransformer(
             n_quantiles=200, output_distribution="normal", random_state=0
         )
+    if "plain_members" in kwargs:
+        kwargs["module"] = _mixed_mlp_class(set(kwargs.pop("plain_members")))
     if "feature_dropout" in kwargs:
         kwargs["module"] = _feature_dropout_mlp_class(kwargs.pop("feature_dropout"))
     if "ple" in kwargs:
