@@ -476,17 +476,33 @@ CONFIGS = {
         "module__input_noise": 0.1,
     },
     # the defaults with MLPScorer(n_bins=16) (the encoding inside the module)
-    "D4": {},
-    "D4_fdrop1": {"feature_dropout": 0.1},
-    "D4_fdrop2": {"feature_dropout": 0.2},
-    "D4_adamw": {"optimizer": torch.optim.AdamW, "optimizer__weight_decay": 0.01},
-    "D4_lr2": {"lr": 2e-3},
-    "D4_mixed2": {"plain_members": (1, 3)},  # 3 members with bins, 2 without
+    "D4": {"module__alternate_bins": False},
+    "D4_fdrop1": {"feature_dropout": 0.1, "module__alternate_bins": False},
+    "D4_fdrop2": {"feature_dropout": 0.2, "module__alternate_bins": False},
+    "D4_adamw": {
+        "optimizer": torch.optim.AdamW,
+        "optimizer__weight_decay": 0.01,
+        "module__alternate_bins": False,
+    },
+    "D4_lr2": {"lr": 2e-3, "module__alternate_bins": False},
+    # 3 members with bins, 2 with the bins' columns zeroed
+    "D4_mixed2": {"plain_members": (1, 3), "module__alternate_bins": False},
+    # the defaults with MLPScorer(alternate_bins=True): D4_mixed2 with real
+    # plain members (the features alone, their own initialisation)
+    "D5": {},
     # the blend recipe on D4: its linear part with bins (an additive
     # piecewise-linear model) or on the features alone (chosen: 0.7087)
-    "B4_half": {"blend": [({}, 1.0), (_LINEAR_LAMBDARANK, 0.5)]},
+    "B4_half": {
+        "blend": [
+            ({"module__alternate_bins": False}, 1.0),
+            ({**_LINEAR_LAMBDARANK, "module__alternate_bins": False}, 0.5),
+        ]
+    },
     "B4_half_plain": {
-        "blend": [({}, 1.0), ({**_LINEAR_LAMBDARANK, "module__n_bins": 0}, 0.5)]
+        "blend": [
+            ({"module__alternate_bins": False}, 1.0),
+            ({**_LINEAR_LAMBDARANK, "module__n_bins": 0}, 0.5),
+        ]
     },
 }
 
@@ -553,7 +569,7 @@ def _feature_dropout_mlp_class(p):
             nets = self.members if self.n_members > 1 else [self.layers]
             for net in nets:
                 keep = (torch.rand_like(X) >= p).to(X.dtype)
-                inputs = self._inputs(X)
+                inputs = self._inputs(X, True)
                 if self.encoding is not None:
                     bins = self.encoding.lower.shape[1]
                     mask = torch.cat([keep, keep.repeat_interleave(bins, -1)], -1)
@@ -572,7 +588,7 @@ def _mixed_mlp_class(plain):
 
     class MixedMLP(MLPScorer):
         def forward(self, X):
-            inputs = self._inputs(X)
+            inputs = self._inputs(X, True)
             bare = torch.cat([X, torch.zeros_like(inputs[..., X.shape[-1] :])], -1)
             nets = enumerate(self.members)
             outs = [net(bare if m in plain else inputs) for m, net in nets]

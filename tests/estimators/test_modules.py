@@ -103,12 +103,38 @@ def test_mlp_members_are_independent_networks(n_bins):
     X = torch.randn(5, 3)
     out = net(X)
     assert out.shape == (5, 3)
-    # every member sees the features and, with bins, their encoding
-    inputs = X if n_bins == 0 else torch.cat([X, net.encoding(X)], dim=-1)
+    # every member sees the features and, with bins, the 1st and 3rd their
+    # encoding too (alternate_bins)
+    encoded = X if n_bins == 0 else torch.cat([X, net.encoding(X)], dim=-1)
     for m, member in enumerate(net.members):
+        inputs = encoded if m % 2 == 0 else X
         torch.testing.assert_close(out[:, m : m + 1], member(inputs))
     # members start from different weights
-    assert not torch.allclose(out[:, 0], out[:, 1])
+    assert not torch.allclose(out[:, 0], out[:, 2])
+
+
+@pytest.mark.parametrize(
+    ("alternate", "n_members", "binned"),
+    [
+        (True, 5, (True, False, True, False, True)),
+        (True, 1, (True,)),
+        (False, 3, (True, True, True)),
+    ],
+)
+def test_mlp_alternate_bins(alternate, n_members, binned):
+    net = MLPScorer(
+        n_features=3,
+        hidden_sizes=(4,),
+        n_bins=2,
+        alternate_bins=alternate,
+        n_members=n_members,
+    )
+    assert net.binned == binned
+    nets = net.members if n_members > 1 else [net.layers]
+    assert [m[0].in_features for m in nets] == [9 if b else 3 for b in binned]
+    # without bins nobody is binned, whatever alternate_bins says
+    plain = MLPScorer(n_features=3, n_bins=0, alternate_bins=alternate)
+    assert not any(plain.binned)
 
 
 def test_mlp_one_member_keeps_the_plain_layout():

@@ -771,7 +771,9 @@ def test_ordinal_loss_learns_on_letor_shaped_data():
         y_test, np.random.default_rng(5).random(y_test.shape[0]), g_test, k=10
     )
     assert model.score(X_test, y_test, g_test) > random_ndcg + 0.25
-    assert np.ptp(model.history[:, "valid_ndcg"]) > 0.05  # not a flat curve
+    # not a curve flat at random level: far above it from the first epoch
+    assert min(model.history[:, "valid_ndcg"]) > random_ndcg + 0.2
+    assert np.std(model.predict(X_test)) > 1e-3  # not constant predictions
     p = (y[:, None] > np.arange(4)).mean(0)
     offset = model.output_offset_.numpy().reshape(-1, p.shape[0])  # per member
     np.testing.assert_allclose(
