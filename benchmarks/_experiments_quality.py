@@ -490,6 +490,9 @@ CONFIGS = {
     # the defaults with MLPScorer(alternate_bins=True): D4_mixed2 with real
     # plain members (the features alone, their own initialisation)
     "D5": {},
+    "B5_half_plain": {  # the blend recipe on D5
+        "blend": [({}, 1.0), ({**_LINEAR_LAMBDARANK, "module__n_bins": 0}, 0.5)]
+    },
     # the blend recipe on D4: its linear part with bins (an additive
     # piecewise-linear model) or on the features alone (chosen: 0.7087)
     "B4_half": {
