@@ -183,9 +183,9 @@ class NeuralRanker(NeuralNet):
         The scorer (by default an ensemble of 5 MLPs with hidden layers
         (128, 64), three of them fed the features and their encoding over
         16 quantile bins, see :class:`MLPScorer`'s ``n_members``, ``n_bins``
-        and ``alternate_bins``). A module with an ``initialize_from_data(X)`` method gets
-        a sample of the (transformed) training rows once per initialisation,
-        before the first step. Row-wise modules
+        and ``alternate_bins``). A module with an ``initialize_from_data(X)``
+        method gets a sample of the (transformed) training rows once per
+        initialisation, before the first step. Row-wise modules
         map ``[..., n_features]`` to ``[..., n_outputs]``; context-aware
         modules (class attribute ``context_aware = True``, e.g.
         :class:`AttentionScorer`) are called as ``module(X, mask)`` on padded
