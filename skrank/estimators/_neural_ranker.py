@@ -612,12 +612,8 @@ class NeuralRanker(NeuralNet):
         self.input_transform_ = _make_input_transform(
             self.input_transform, sparse=sp.issparse(X)
         )
-        width = X.shape[1]
         if self.input_transform_ is not None:
             self.input_transform_.fit(X)
-            # a transform may change the number of columns the module sees
-            width = self.input_transform_.transform(X[:1]).shape[1]
-        self._n_module_features = int(width)
 
     def _transform_X(self, X):
         transform = getattr(self, "input_transform_", None)
@@ -652,6 +648,8 @@ class NeuralRanker(NeuralNet):
         )
         dataset.query_weights = weights
         dataset.labels = y  # validated float64, for the loss's checks
+        if reset:  # a transform may change the number of columns the module sees
+            self._n_module_features = dataset.n_features
         return dataset
 
     def _data_device(self):
@@ -893,15 +891,11 @@ class NeuralRanker(NeuralNet):
         X = dataset.X
         n, width = X.shape
         most = min(_DATA_INIT_ROWS, max(1, _DATA_INIT_BYTES // (4 * max(width, 1))))
-        rows = np.arange(n)
-        if n > most:
-            rows = np.sort(self.rng_.choice(n, most, replace=False))
+        if n > most:  # a sample; else every row, without a copy
+            X = X[np.sort(self.rng_.choice(n, most, replace=False))]
         if dataset.sparse:
-            sample = torch.from_numpy(X[rows].toarray().astype(np.float32))
-            sample = sample.to(self._data_device())
-        else:
-            sample = X[torch.as_tensor(rows, device=X.device)]
-        init(sample)
+            X = torch.from_numpy(X.toarray().astype(np.float32))
+        init(X.to(self._data_device()))
 
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
         super().on_batch_end(net, batch=batch, training=training, **kwargs)
