@@ -476,7 +476,10 @@ def main(argv=None):
             "LightGBM lambdarank (vali-stopped)": (fit_lightgbm, True),
             "Ridge(alpha=1)": (fit_ridge, False),
         }
-        for name in ("syn_base", "syn_raw", "syn_short", "syn_few", "syn_counts"):
+        names = ["syn_base", "syn_raw", "syn_short", "syn_few", "syn_counts"]
+        # round 11: three shapes added after the round-10 defaults were set
+        names += ["hold_ohsumed", "hold_small04", "hold_sparse"]
+        for name in names:
             print(name, flush=True)
             results = run_models([load_synthetic(name)], models, seeds)
             report += [

@@ -95,7 +95,7 @@ class AcceleratedNeuralRanker(AccelerateMixin, NeuralRanker):
     (3,)
     """
 
-    def _probe_epochs(self, X, y, groups, sample_weight, eval_set):
+    def _probe_epochs(self, X, y, groups, sample_weight, eval_set, n_queries):
         return _AUTO_FALLBACK_EPOCHS  # no probe: see Notes
 
     def _initialize_callbacks(self):

@@ -81,13 +81,14 @@ def _n_members(module):
 
 #: ``max_epochs="auto"``: the cap of a run that early-stops (the probe's, or
 #: one given validation data), the probe's held-out share of queries, the
-#: refit's budget in probe epochs, and the budget without a probe (fewer
-#: than _AUTO_MIN_QUERIES queries).
+#: refit's budget in probe epochs, the budget without a probe (fewer than
+#: _AUTO_MIN_QUERIES queries), and the fewest optimiser steps of a refit.
 _AUTO_MAX_EPOCHS = 100
 _AUTO_PROBE_FRACTION = 0.2
 _AUTO_REFIT_FACTOR = 1.5
 _AUTO_MIN_QUERIES = 10
 _AUTO_FALLBACK_EPOCHS = 15
+_AUTO_MIN_STEPS = 100
 
 #: ``batch_size="auto"``: documents a batch holds on average, and the bounds
 #: on its number of queries.
@@ -211,8 +212,11 @@ class NeuralRanker(NeuralNet):
         until its validation loss has not improved for ``patience`` epochs,
         finds the epoch of least validation loss, and the ranker is then
         trained for 1.5 times that many epochs (about twice the cost of one
-        fit). The probe validates on the ``eval_set`` when ``fit`` gets one,
-        else on a ``validation_fraction`` (default: 20%) of the queries,
+        fit), and for at least 100 optimisation steps: on small data an
+        epoch is a handful of steps, and the loss of the probe's few
+        held-out lists can bottom out long before their ranking does. The
+        probe validates on the ``eval_set`` when ``fit`` gets one, else on
+        a ``validation_fraction`` (default: 20%) of the queries,
         and the ranker trains on the queries the probe trained on plus, when
         no split was asked for, the probe's validation queries. As the
         budget is chosen on validation data, ``early_stopping`` does not
@@ -978,10 +982,15 @@ class NeuralRanker(NeuralNet):
         n_queries = 1 if groups is None else np.unique(np.asarray(groups)).shape[0]
         if eval_set is None and n_queries < _AUTO_MIN_QUERIES:
             return _AUTO_FALLBACK_EPOCHS
-        return self._probe_epochs(X, y, groups, sample_weight, eval_set)
+        return self._probe_epochs(X, y, groups, sample_weight, eval_set, n_queries)
 
-    def _probe_epochs(self, X, y, groups, sample_weight, eval_set):
-        """``max_epochs="auto"``: probe on validation data, then 1.5x."""
+    def _probe_epochs(self, X, y, groups, sample_weight, eval_set, n_queries):
+        """``max_epochs="auto"``: probe on validation data, then 1.5x.
+
+        The refit takes at least ``_AUTO_MIN_STEPS`` optimiser steps: with
+        few queries an epoch is a handful of steps, and the probe's loss on
+        its few held-out lists can bottom out before the ranking does.
+        """
         from sklearn.base import clone
         from skorch.callbacks import EarlyStopping
 
@@ -1008,7 +1017,10 @@ class NeuralRanker(NeuralNet):
             return _AUTO_FALLBACK_EPOCHS
         best = int(np.nanargmin(np.where(np.isfinite(losses), losses, np.nan))) + 1
         self.probe_best_epoch_ = best
-        return max(1, round(_AUTO_REFIT_FACTOR * best))
+        # the refit's batches an epoch (its batch size follows the same rule)
+        batches = math.ceil(n_queries / probe.batch_size_)
+        floor = math.ceil(_AUTO_MIN_STEPS / batches)
+        return max(1, round(_AUTO_REFIT_FACTOR * best), floor)
 
     def partial_fit(
         self,

@@ -1,5 +1,6 @@
 """Tests of NeuralRanker: behaviour, scikit-learn integration, robustness."""
 
+import math
 import pickle
 import re
 
@@ -967,13 +968,29 @@ def test_auto_epochs_probe_then_refit_on_all_queries():
     ranker = NeuralRanker(**AUTO).fit(X, y, g)
     best = ranker.probe_best_epoch_
     assert best >= 1
-    assert ranker.max_epochs_ == max(1, round(1.5 * best))
+    # 1.5 times the probe's best epoch, and at least 100 optimisation steps
+    batches = math.ceil(30 / ranker.batch_size_)
+    assert ranker.max_epochs_ == max(round(1.5 * best), math.ceil(100 / batches))
     # the refit trained that many epochs, on every query (no split)
     assert len(ranker.history) == ranker.max_epochs_
     assert "valid_loss" not in ranker.history[-1]
     # the cosine schedule decays over the chosen budget
     if ranker.max_epochs_ > 1:
         assert ranker.history[-1, "lr"] < ranker.history[0, "lr"]
+
+
+@pytest.mark.parametrize("batch_size", [1, 8, 30])
+def test_auto_epochs_refit_takes_at_least_100_steps(batch_size):
+    # 30 queries: 1 to 30 steps an epoch; the floor lifts the budget only
+    # where 1.5 x the probe's best epoch gives fewer than 100 steps
+    X, y, g = make_data(n_queries=30)
+    ranker = NeuralRanker(**{**AUTO, "batch_size": batch_size}).fit(X, y, g)
+    batches = math.ceil(30 / batch_size)
+    assert len(ranker.history[-1, "batches"]) == batches
+    chosen = round(1.5 * ranker.probe_best_epoch_)
+    assert ranker.max_epochs_ == max(chosen, math.ceil(100 / batches))
+    assert ranker.max_epochs_ * batches >= 100
+    assert len(ranker.history) == ranker.max_epochs_
 
 
 def test_auto_epochs_is_deterministic_and_leaves_params_alone():
