@@ -566,6 +566,8 @@ CONFIGS = {
     # ran on a draft of _probe_epochs that was not kept)
     "D6": {"refit_min_steps": 100},  # = R11_steps100, the round-11 defaults
     "R11_m8": {"refit_min_steps": 100, "module__n_members": 8},
+    "R11_ln_ll": {"refit_min_steps": 100, "loss": "listnet+lambdaloss"},
+    "R11_ln_ll_half": {"refit_min_steps": 100, "loss": "listnet+0.5lambdaloss"},
     "R11_nobins": {"module__n_bins": 0},
     "R11_ep100": {"max_epochs": 100},
     "R11_bs8": {"batch_size": 8},
@@ -745,6 +747,11 @@ def make_ranker(config, seed, groups=None):
                 T_max=kwargs.get("max_epochs", 100),
             )
         ]
+    if kwargs.get("loss") in ("listnet+lambdaloss", "listnet+0.5lambdaloss"):
+        from skrank.losses import LambdaLoss, ListNet
+
+        weight = 0.5 if "0.5" in kwargs["loss"] else 1.0
+        kwargs["loss"] = ListNet() + weight * LambdaLoss()
     if kwargs.get("input_transform") == "quantile":
         from sklearn.preprocessing import QuantileTransformer
 

@@ -1017,8 +1017,12 @@ class NeuralRanker(NeuralNet):
             return _AUTO_FALLBACK_EPOCHS
         best = int(np.nanargmin(np.where(np.isfinite(losses), losses, np.nan))) + 1
         self.probe_best_epoch_ = best
-        # the refit's batches an epoch (its batch size follows the same rule)
-        batches = math.ceil(n_queries / probe.batch_size_)
+        # the refit's batches an epoch: the probe's where the refit keeps its
+        # split, else those of every query (the batch size follows one rule)
+        if split:
+            batches = len(probe.history[-1, "batches"])
+        else:
+            batches = math.ceil(n_queries / probe.batch_size_)
         floor = math.ceil(_AUTO_MIN_STEPS / batches)
         return max(1, round(_AUTO_REFIT_FACTOR * best), floor)
 

@@ -1035,6 +1035,8 @@ def test_auto_epochs_probe_uses_the_validation_fraction():
     ranker = NeuralRanker(**{**AUTO, "validation_fraction": 0.3}).fit(X, y, g)
     assert ranker.probe_best_epoch_ >= 1
     assert len(ranker.history) == ranker.max_epochs_
+    # the 100-step floor counts the batches of the queries trained on
+    assert ranker.max_epochs_ * len(ranker.history[-1, "batches"]) >= 100
     assert "valid_ndcg" in ranker.history[-1]  # the split is kept, as asked
 
 
