@@ -792,14 +792,12 @@ def fit_lgbm(train, vali, seed, early_stopping=True):
     kwargs = {}
     if early_stopping:
         kwargs = {
-            "eval_set": [vali[0]],
-            "eval_y": None,
+            "eval_X": (vali[0],),
+            "eval_y": (vali[1],),
             "eval_group": [_sizes(vali[2])],
             "eval_at": [10],
             "callbacks": [lgb.early_stopping(30, verbose=False)],
         }
-        kwargs["eval_set"] = [(vali[0], vali[1])]
-        del kwargs["eval_y"]
     model.fit(train[0], train[1], group=_sizes(train[2]), **kwargs)
     return model
 
