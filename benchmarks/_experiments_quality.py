@@ -566,6 +566,8 @@ CONFIGS = {
     # ran on a draft of _probe_epochs that was not kept)
     "D6": {"refit_min_steps": 100},  # = R11_steps100, the round-11 defaults
     "R11_m8": {"refit_min_steps": 100, "module__n_members": 8},
+    # (R11_probes30, on D6: up to 3 probes, best epochs averaged, while a
+    # probe holds out fewer than 30 lists; a draft of _probe_epochs not kept)
     "R11_ln_ll": {"refit_min_steps": 100, "loss": "listnet+lambdaloss"},
     "R11_ln_ll_half": {"refit_min_steps": 100, "loss": "listnet+0.5lambdaloss"},
     "R11_nobins": {"module__n_bins": 0},
