@@ -81,6 +81,13 @@ def test_interrupt_swallowed_by_the_model_still_stops_the_comparison():
 def test_interrupt_with_parallel_backends(backend):
     # threading: the signal reaches the main thread; loky: the worker that
     # got it raises, and joblib carries the KeyboardInterrupt back
+    if backend == "loky":
+        # loky reuses its workers across tests: ones spawned by an earlier
+        # test of a background run inherited SIGINT ignored; fresh ones get
+        # the terminal's handler set by the fixture
+        from joblib.externals.loky import get_reusable_executor
+
+        get_reusable_executor(kill_workers=True).shutdown(wait=True)
     X, y, g = make_data()
     with parallel_config(backend=backend), pytest.raises(KeyboardInterrupt):
         compare_rankers({"sig": SwallowsInterrupt()}, X, y, g, cv=2, n_jobs=2)
