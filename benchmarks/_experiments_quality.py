@@ -552,29 +552,29 @@ CONFIGS = {
     "R11_lambdaloss": {"loss": "lambdaloss"},
     "R11_approxndcg": {"loss": "approxndcg"},
     "R11_wide": {"module__hidden_sizes": (256, 128)},
+    "R11_deep": {"module__hidden_sizes": (128, 128, 64)},
     "R11_bins32": {"module__n_bins": 32},
+    "R11_nobins": {"module__n_bins": 0},
     "R11_dropout1": {"module__dropout": 0.1},
     "R11_dropout3": {"module__dropout": 0.3},
     "R11_lr5e4": {"lr": 5e-4},
-    "R11_deep": {"module__hidden_sizes": (128, 128, 64)},
-    "R11_ep30": {"max_epochs": 30},  # fixed budgets, cosine, no probe
     "R11_bs4": {"batch_size": 4},
+    "R11_bs8": {"batch_size": 8},
+    "R11_ep30": {"max_epochs": 30},  # fixed budgets, cosine, no probe
+    "R11_ep50": {"max_epochs": 50},
+    "R11_ep100": {"max_epochs": 100},
+    # the refit's fewest optimisation steps after the probe
     "R11_steps100": {"refit_min_steps": 100},
     "R11_steps200": {"refit_min_steps": 200},
     "R11_steps400": {"refit_min_steps": 400},
-    # (R11_probes3, the mean best epoch of three probes on different splits,
-    # ran on a draft of _probe_epochs that was not kept)
     "D6": {"refit_min_steps": 100},  # = R11_steps100, the round-11 defaults
+    # on D6: 8 members; ListNet plus (0.5 x) LambdaLoss
     "R11_m8": {"refit_min_steps": 100, "module__n_members": 8},
-    # (R11_probes30, on D6: up to 3 probes, best epochs averaged, while a
-    # probe holds out fewer than 30 lists; a draft of _probe_epochs not kept)
-    "R11_ln_ll": {"refit_min_steps": 100, "loss": "listnet+lambdaloss"},
-    "R11_ln_ll_half": {"refit_min_steps": 100, "loss": "listnet+0.5lambdaloss"},
-    "R11_nobins": {"module__n_bins": 0},
-    "R11_ep100": {"max_epochs": 100},
-    "R11_bs8": {"batch_size": 8},
-    "R11_ep50": {"max_epochs": 50},
-    "R11_drop1_wide": {"module__dropout": 0.1, "module__hidden_sizes": (256, 128)},
+    "R11_ln_ll": {"refit_min_steps": 100, "plus_lambdaloss": 1.0},
+    "R11_ln_ll_half": {"refit_min_steps": 100, "plus_lambdaloss": 0.5},
+    # (R11_probes3, the mean best epoch of three probes on different splits,
+    # on D5, and R11_probes30, up to three probes while a probe holds out
+    # fewer than 30 lists, on D6, ran on drafts of _probe_epochs not kept)
     "B5_half_plain": {  # the blend recipe on D5
         "blend": [({}, 1.0), ({**_LINEAR_LAMBDARANK, "module__n_bins": 0}, 0.5)]
     },
@@ -730,11 +730,10 @@ def make_ranker(config, seed, groups=None):
         NeuralRanker = _bagged_ranker_class(config["bag"])
     from skrank.estimators import _neural_ranker
 
-    # the refit's fewest steps after a probe (round 11), per task
     # the refit's fewest steps after a probe: 0 before round 11, so that the
     # configurations of the earlier rounds reproduce (D6 is the new default)
     _neural_ranker._AUTO_MIN_STEPS = config.get("refit_min_steps", 0)
-    skip = ("members", "cosine", "ema", "bag", "refit_min_steps")
+    skip = ("members", "cosine", "ema", "bag", "refit_min_steps", "plus_lambdaloss")
     kwargs = {k: v for k, v in config.items() if k not in skip}
     if config.get("ema"):
         from skrank.estimators._callbacks import WeightAveraging
@@ -749,11 +748,10 @@ def make_ranker(config, seed, groups=None):
                 T_max=kwargs.get("max_epochs", 100),
             )
         ]
-    if kwargs.get("loss") in ("listnet+lambdaloss", "listnet+0.5lambdaloss"):
+    if "plus_lambdaloss" in config:
         from skrank.losses import LambdaLoss, ListNet
 
-        weight = 0.5 if "0.5" in kwargs["loss"] else 1.0
-        kwargs["loss"] = ListNet() + weight * LambdaLoss()
+        kwargs["loss"] = ListNet() + config["plus_lambdaloss"] * LambdaLoss()
     if kwargs.get("input_transform") == "quantile":
         from sklearn.preprocessing import QuantileTransformer
 
