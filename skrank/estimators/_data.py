@@ -82,6 +82,22 @@ class QueryBatch:
 _GATHER_BYTES = 32 * 2**20
 
 
+def dense_float32(block, transform=None):
+    """A row block as a dense float32 array, ``transform`` applied once dense.
+
+    Sparse rows are densified *before* the transform, so a transform sees
+    the same values whether the user's ``X`` was sparse or dense (a sparse
+    matrix cannot be centred without densifying it).
+    """
+    if sp.issparse(block):
+        block = block.toarray()
+    if transform is not None:
+        block = transform(block)
+        if sp.issparse(block):
+            block = block.toarray()
+    return np.asarray(block, dtype=np.float32)
+
+
 def _sorted_float32(X, order, transform=None):
     """``transform(X[order])`` as one C-contiguous float32 array, built in chunks.
 
@@ -111,6 +127,9 @@ class QueryDataset(torch.utils.data.Dataset):
     X : ndarray or sparse matrix of shape (n_samples, n_features)
         Validated features. Dense input becomes one float32 tensor; sparse
         input stays sparse (CSR) and is densified batch by batch.
+    transform : callable, default=None
+        Applied to dense row blocks: to all rows once for dense input, to
+        each densified batch for sparse input (see :func:`dense_float32`).
     y : ndarray of shape (n_samples,), default=None
         Relevance labels (None for prediction).
     index : QueryIndex
@@ -131,16 +150,20 @@ class QueryDataset(torch.utils.data.Dataset):
         self.index = index
         self.device = device
         order = index.order
+        self.transform = None
         if sp.issparse(X):
             self.X = sp.csr_matrix(X)[order]
-            if transform is not None:
-                self.X = sp.csr_matrix(transform(self.X))
             self.X.sort_indices()
             self.sparse = True
+            self.transform = transform  # applied to each densified batch
+            # a transform may change the number of columns
+            self.n_features = self.X.shape[1]
+            if transform is not None and self.X.shape[0]:
+                self.n_features = dense_float32(self.X[:1], transform).shape[1]
         else:
             self.X = torch.from_numpy(_sorted_float32(X, order, transform)).to(device)
             self.sparse = False
-        self.n_features = self.X.shape[1]
+            self.n_features = self.X.shape[1]
         if y is None:
             self.y = self.y_np = None
         else:
@@ -209,7 +232,7 @@ class QueryDataset(torch.utils.data.Dataset):
         batch_rows = torch.as_tensor(rows, device=dev)
         if self.sparse:
             X_rows = torch.as_tensor(
-                self.X[rows].toarray().astype(np.float32, copy=False), device=dev
+                dense_float32(self.X[rows], self.transform), device=dev
             )
         else:
             X_rows = self.X.index_select(0, batch_rows)

@@ -69,7 +69,8 @@ def _torch_prefix(transform):
     name = type(transform).__name__
     n = transform.n_features_in_
     if isinstance(transform, StandardScaler):
-        center = transform.mean_ if transform.mean_ is not None else np.zeros(n)
+        centred = transform.with_mean and transform.mean_ is not None
+        center = transform.mean_ if centred else np.zeros(n)
         scale = transform.scale_ if transform.scale_ is not None else np.ones(n)
         return _Affine(center, scale, log1p=False)
     if isinstance(transform, SymmetricLog1p):

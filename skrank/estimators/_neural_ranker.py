@@ -24,7 +24,7 @@ from ..utils._validation import (
     validate_parameter_constraints,
 )
 from ._callbacks import EarlyStoppingOnNDCG, ValidNDCG, own_torch_rng
-from ._data import QueryBatchSampler, QueryDataset, query_loader
+from ._data import QueryBatchSampler, QueryDataset, dense_float32, query_loader
 from ._modules import MLPScorer
 from ._weights import check_query_weights, supports_query_weights, weighted_loss
 
@@ -277,12 +277,13 @@ class NeuralRanker(NeuralNet):
         ``"log1p"`` is :class:`skrank.preprocessing.SymmetricLog1p`
         (``sign(x) * log1p(|x|)``, then standardisation), which makes the
         defaults insensitive to the scale and tails of raw features;
-        ``"standard"`` is scikit-learn's ``StandardScaler`` (not centred for
-        sparse ``X``, which stays sparse, as with ``"log1p"``: a sparse and a
-        dense copy of the same data then train slightly different models); a
-        transformer instance is cloned and may change the number of columns
-        (the module's ``n_features`` is its output width); None feeds ``X``
-        as given.
+        ``"standard"`` is scikit-learn's ``StandardScaler``; a transformer
+        instance is cloned and may change the number of columns (the
+        module's ``n_features`` is its output width); None feeds ``X`` as
+        given. A sparse ``X`` stays sparse in memory and is densified a
+        batch of rows at a time, *before* the transform, so the rows are
+        centred as dense ones are: a sparse and a dense copy of the same
+        data train the same model and get the same scores.
     lr_schedule : {"cosine"} or None, default="cosine"
         ``"cosine"`` decays the learning rate from ``lr`` towards 0 over
         ``max_epochs`` epochs (:class:`~skrank.estimators._callbacks.CosineLR`);
@@ -613,11 +614,18 @@ class NeuralRanker(NeuralNet):
         return getattr(self, "batch_size_", None) or _AUTO_BATCH_QUERIES[1]
 
     def _fit_input_transform(self, X):
-        self.input_transform_ = _make_input_transform(
-            self.input_transform, sparse=sp.issparse(X)
-        )
-        if self.input_transform_ is not None:
-            self.input_transform_.fit(X)
+        # The transform applies to dense rows (sparse ones are densified a
+        # batch at a time first), so sparse and dense copies of the same data
+        # train the same model. A StandardScaler cannot be fitted with
+        # with_mean=True on sparse X, but computes mean_ all the same.
+        sparse = sp.issparse(X)
+        transform = _make_input_transform(self.input_transform, sparse=sparse)
+        if transform is not None and sparse and self.input_transform == "standard":
+            # statistics in float64, as StandardScaler computes them on dense X
+            transform.fit(X.astype(np.float64)).set_params(with_mean=True)
+        elif transform is not None:
+            transform.fit(X)
+        self.input_transform_ = transform
 
     def _transform_X(self, X):
         transform = getattr(self, "input_transform_", None)
@@ -893,12 +901,12 @@ class NeuralRanker(NeuralNet):
         if init is None:
             return
         X = dataset.X
-        n, width = X.shape
+        n, width = X.shape[0], max(X.shape[1], dataset.n_features)
         most = min(_DATA_INIT_ROWS, max(1, _DATA_INIT_BYTES // (4 * max(width, 1))))
         if n > most:  # a sample; else every row, without a copy
             X = X[np.sort(self.rng_.choice(n, most, replace=False))]
-        if dataset.sparse:
-            X = torch.from_numpy(X.toarray().astype(np.float32))
+        if dataset.sparse:  # transformed once dense, as in every batch
+            X = torch.from_numpy(dense_float32(X, dataset.transform))
         init(X.to(self._data_device()))
 
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
@@ -1174,12 +1182,8 @@ class NeuralRanker(NeuralNet):
         self._set_training(False)
         with torch.no_grad():
             for start in range(0, X.shape[0], chunk):
-                block = self._transform_X(X[start : start + chunk])
-                if sp.issparse(block):
-                    block = block.toarray()
-                xb = torch.as_tensor(
-                    np.asarray(block, dtype=np.float32), device=self._data_device()
-                )
+                block = dense_float32(X[start : start + chunk], self._transform_X)
+                xb = torch.as_tensor(block, device=self._data_device())
                 output = self.module_(xb)
                 if output.dim() == 1:
                     output = output.unsqueeze(-1)

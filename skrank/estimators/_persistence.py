@@ -237,9 +237,11 @@ def _transform_state(transform):
             "transformer in a Pipeline before the ranker, or use pickle for "
             "files you keep yourself."
         )
+    # a StandardScaler with with_mean=False keeps mean_ but does not centre
+    centred = getattr(transform, "with_mean", True)
     return {
         "kind": "log1p" if isinstance(transform, SymmetricLog1p) else "standard",
-        "mean": _tensor(transform.mean_),
+        "mean": _tensor(transform.mean_ if centred else None),
         "scale": _tensor(transform.scale_),
     }
 

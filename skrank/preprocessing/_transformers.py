@@ -191,14 +191,15 @@ class SymmetricLog1p(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     ----------
     standardize : bool, default=True
         Standardise the transformed features (mean and standard deviation
-        from ``fit``; features with zero variance are only centred). Sparse
-        input is scaled, not centred, so that it stays sparse.
+        from ``fit``, dense or sparse alike; features with zero variance are
+        only centred). Sparse input to ``transform`` is scaled, not centred,
+        so that it stays sparse: subtract ``mean_ / scale_`` once it is
+        dense.
 
     Attributes
     ----------
     mean_ : ndarray of shape (n_features,) or None
-        Mean of each transformed feature (None without standardisation or
-        for sparse input).
+        Mean of each transformed feature (None without standardisation).
     scale_ : ndarray of shape (n_features,) or None
         Standard deviation of each transformed feature (1 where it is 0).
     n_features_in_ : int
@@ -257,13 +258,10 @@ class SymmetricLog1p(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if not self.standardize:
             return self
         if sp.issparse(X):
-            Z = _symlog(X)
-            mean = np.asarray(Z.mean(axis=0)).ravel()
-            sq = np.asarray(Z.multiply(Z).mean(axis=0)).ravel()
-            var = np.maximum(sq - mean * mean, 0.0)
+            mean, var = _sparse_mean_var(X)
         else:
             mean, var = _chunked_mean_var(X)
-            self.mean_ = mean
+        self.mean_ = mean
         scale = np.sqrt(var)
         self.scale_ = np.where(scale > 0, scale, 1.0)
         return self
@@ -314,6 +312,25 @@ def _symlog(X):
 
 #: Rows of symlog features held at once when fitting on dense input.
 _FIT_CHUNK_BYTES = 32 * 2**20
+
+
+def _sparse_mean_var(X):
+    """Column mean and variance of ``_symlog(X)`` for CSR ``X``, in float64.
+
+    The variance sums squared deviations from the mean, as the dense path
+    does (the stored values' and, for the implicit zeros, ``mean**2`` per
+    zero), so a sparse and a dense copy of the same data get the same
+    statistics to rounding.
+    """
+    n, width = X.shape
+    Z = _symlog(sp.csr_matrix(X, dtype=np.float64))
+    columns = Z.indices
+    mean = np.bincount(columns, weights=Z.data, minlength=width) / n
+    squares = np.bincount(
+        columns, weights=(Z.data - mean[columns]) ** 2, minlength=width
+    )
+    zeros = n - np.bincount(columns, minlength=width)
+    return mean, (squares + zeros * mean**2) / n
 
 
 def _chunked_mean_var(X):

@@ -36,6 +36,20 @@ def test_row_wise_scores_match_predict(tmp_path, data, loss):
     )
 
 
+@pytest.mark.parametrize("spec", ["log1p", "standard"])
+def test_model_fitted_on_sparse_rows_exports_its_centring(tmp_path, data, spec):
+    import scipy.sparse as sp
+
+    X, y, qid = data
+    X = np.where(X > 0, X, 0.0)
+    ranker = NeuralRanker(
+        input_transform=spec, max_epochs=2, random_state=0, module__hidden_sizes=(8,)
+    ).fit(sp.csr_matrix(X), y, groups=qid)
+    path = export_onnx(ranker, tmp_path / "r.onnx")
+    scores = _run(path, {"X": X.astype(np.float32)})
+    np.testing.assert_allclose(scores, ranker.predict(X), atol=1e-5)
+
+
 def test_context_aware_scores_match_predict(tmp_path, data):
     X, y, qid = data
     ranker = NeuralRanker(

@@ -1,9 +1,11 @@
 """Tests of save_ranker / load_ranker: safe model files."""
 
+import itertools
 import pickle
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import torch
 
 from skrank.estimators import (
@@ -155,12 +157,14 @@ def test_input_transform_round_trip_and_refusal(tmp_path):
     X = rng.lognormal(size=(60, 3)) * [1, 100, 1e4]  # raw, heavy-tailed scales
     y = rng.integers(0, 3, 60).astype(float)
     g = np.repeat(np.arange(6), 10)
-    for spec in ("log1p", "standard"):
+    X[X < 1] = 0  # a third of the values: also fitted as a sparse matrix
+    for spec, rows in itertools.product(("log1p", "standard"), (X, sp.csr_matrix(X))):
         ranker = NeuralRanker(input_transform=spec, max_epochs=2, random_state=0)
-        ranker.fit(X, y, g)
+        ranker.fit(rows, y, g)
         save_ranker(ranker, tmp_path / f"{spec}.pt")
         again = load_ranker(tmp_path / f"{spec}.pt")
         np.testing.assert_allclose(again.predict(X), ranker.predict(X), rtol=1e-6)
+        np.testing.assert_allclose(again.predict(rows), ranker.predict(X), rtol=1e-6)
     custom = NeuralRanker(
         input_transform=QuantileTransformer(n_quantiles=10), max_epochs=1
     ).fit(X, y, g)
