@@ -6,7 +6,10 @@ One process, one thread (``OMP_NUM_THREADS=1``, ``torch.set_num_threads(1)``,
 MQ2008 (``--data``, else ``$SKRANK_MQ2008``, else ``../shared/data/MQ2008``),
 ``Fold1`` .. ``Fold5``, seeds 0, 1, 2. Every model is fitted on ``train.txt``
 and scored on ``test.txt`` (NDCG@10, gain ``2**rel - 1``, tie-aware, queries
-without a relevant document left out):
+without a relevant document left out). ``--data`` may name any LETOR-format
+folder with a validation file: fold folders ``Fold1`` .. ``FoldN`` or one
+fold's files (LETOR 4.0's ``train/vali/test.txt`` or LETOR 3.0's
+``trainingset/validationset/testset.txt``); the tables then name it.
 
 - ``NeuralRanker()``: the defaults, ``random_state=seed``, fitted on the
   training file alone (no validation data: a fixed budget);
@@ -51,6 +54,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -75,7 +79,6 @@ from skrank.preprocessing import QueryNormalizer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-FOLDS = [f"Fold{i}" for i in range(1, 6)]
 
 
 def _sizes(groups):
@@ -393,10 +396,17 @@ def table(results, baselines, fit_ref=None):
     return "\n".join(lines)
 
 
-def load_mq2008(folder):
+def load_folds(folder):
+    """(train, vali, test) of each fold folder ``FoldN``, or of ``folder``."""
+    number = re.compile(r"Fold(\d+)")
+    folds = sorted(
+        (d for d in folder.iterdir() if d.is_dir() and number.fullmatch(d.name)),
+        key=lambda d: int(number.fullmatch(d.name).group(1)),
+    )
     data = []
-    for name in FOLDS:
-        fold = load_letor_fold(folder / name, dense=True, dtype=np.float32)
+    for path in folds or [folder]:
+        # every file of a fold read as it is (features may differ by fold)
+        fold = load_letor_fold(path, dense=True, dtype=np.float32)
         data.append((fold.train, fold.vali, fold.test))
     return data
 
@@ -429,16 +439,17 @@ def main(argv=None):
         or os.environ.get("SKRANK_MQ2008", ROOT.parent / "shared" / "data" / "MQ2008")
     )
     if not folder.exists():
-        sys.exit(f"MQ2008 not found at {folder}: pass its folder as --data.")
-    mq = load_mq2008(folder)
+        sys.exit(f"{folder} not found: pass a LETOR folder (e.g. MQ2008) as --data.")
+    mq = load_folds(folder)
+    title = f"{folder.name}, {len(mq)} fold{'s' if len(mq) > 1 else ''}"
     RESULTS.mkdir(exist_ok=True)
     report = [f"Machine: {machine()}.", ""]
     t_start = time.perf_counter()
     if args.main:
-        print("MQ2008, 5 folds", flush=True)
+        print(title, flush=True)
         results = run_models(mq, MODELS, seeds)
         report += [
-            f"## MQ2008, 5 folds x seeds {seeds}",
+            f"## {title} x seeds {seeds}",
             "",
             table(
                 results,
@@ -449,7 +460,7 @@ def main(argv=None):
         ]
         _dump("quality", results)
     if args.losses:
-        print("every loss, MQ2008, seed 0", flush=True)
+        print(f"every loss, {title}, seed 0", flush=True)
         models = {"Ridge(alpha=1)": (fit_ridge, False)}
         names = args.loss_names.split(",") if args.loss_names else get_loss_names()
         for name in names:
@@ -459,7 +470,7 @@ def main(argv=None):
             )
         results = run_models(mq, models, [0])
         report += [
-            "## Every loss with the other defaults, MQ2008, seed 0",
+            f"## Every loss with the other defaults, {title}, seed 0",
             "",
             table(results, ["Ridge(alpha=1)"]),
             "",

@@ -32,7 +32,9 @@ def load_letor_folds(path, *, dtype=np.float64, dense=False, zero_based="auto"):
 
     LETOR 4.0 (MQ2007, MQ2008), MSLR-WEB10K/30K and Istella ship five folds
     ``Fold1`` ... ``Fold5``; each holds the same queries, split differently
-    into ``train.txt``, ``vali.txt`` and ``test.txt``. This loads the rows once
+    into ``train.txt``, ``vali.txt`` and ``test.txt`` (LETOR 3.0's OHSUMED:
+    ``trainingset.txt``, ``validationset.txt``, ``testset.txt``, also read; see
+    :func:`load_letor_fold`). This loads the rows once
     (from the first fold) and returns, for each fold, the row indices of its
     training, validation and test queries: ready for
     :func:`~skrank.model_selection.compare_rankers` or any scikit-learn
@@ -103,7 +105,8 @@ def load_letor_folds(path, *, dtype=np.float64, dense=False, zero_based="auto"):
         if _find_part(root, "train") is None or _find_part(root, "test") is None:
             raise FileNotFoundError(
                 f"'{os.fspath(path)}' holds neither fold folders Fold1..FoldN nor "
-                "train.txt and test.txt; pass a LETOR folder or fold folder."
+                "train.txt and test.txt (or LETOR 3.0's trainingset.txt and "
+                "testset.txt); pass a LETOR folder or fold folder."
             )
         folds = [root]
     kw = {"dtype": dtype, "zero_based": zero_based}
@@ -133,7 +136,8 @@ def _parts(fold):
     """The parts a fold folder holds: train, vali when present, test."""
     if _find_part(fold, "train") is None or _find_part(fold, "test") is None:
         raise FileNotFoundError(
-            f"The fold folder '{os.fspath(fold)}' needs train.txt and test.txt."
+            f"The fold folder '{os.fspath(fold)}' needs train.txt and test.txt "
+            "(or LETOR 3.0's trainingset.txt and testset.txt)."
         )
     return ["train", "vali", "test"] if _find_part(fold, "vali") else ["train", "test"]
 

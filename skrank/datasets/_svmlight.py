@@ -613,12 +613,28 @@ def load_svmlight_ranking_files(
     )
 
 
+#: LETOR 3.0 (OHSUMED, the .Gov sets) names its fold files trainingset.txt,
+#: validationset.txt and testset.txt; some releases use valid.txt.
+_PART_ALIASES = {
+    "train": ("trainingset",),
+    "vali": ("validationset", "valid"),
+    "test": ("testset",),
+}
+
+
 def _find_part(folder, part):
-    """The file of one fold part (``train.txt``, possibly compressed)."""
-    for suffix in ("", *_COMPRESSED):
-        path = folder / f"{part}.txt{suffix}"
-        if path.is_file():
-            return path
+    """The file of one fold part: ``<part>.txt``, else a LETOR 3.0 name.
+
+    ``train`` is ``train.txt``, else ``trainingset.txt``; ``vali`` is
+    ``vali.txt``, else ``validationset.txt`` or ``valid.txt``; ``test`` is
+    ``test.txt``, else ``testset.txt``; each possibly compressed. The first
+    name found wins.
+    """
+    for name in (part, *_PART_ALIASES.get(part, ())):
+        for suffix in ("", *_COMPRESSED):
+            path = folder / f"{name}.txt{suffix}"
+            if path.is_file():
+                return path
     return None
 
 
@@ -643,10 +659,13 @@ def load_letor_fold(
     """Load one fold folder of a LETOR-style dataset.
 
     LETOR 4.0 (MQ2007, MQ2008), MSLR-WEB10K/30K and Istella ship each fold as
-    a folder with ``train.txt``, ``vali.txt`` and ``test.txt``. This loads the
-    files named by ``parts`` (``<part>.txt``, or the same name ending in
-    ``.gz``, ``.bz2``, ``.xz`` or ``.lzma``) into one feature space with
-    :func:`load_svmlight_ranking_files`.
+    a folder with ``train.txt``, ``vali.txt`` and ``test.txt``; LETOR 3.0
+    (OHSUMED, TD2003, ...) names them ``trainingset.txt``,
+    ``validationset.txt`` and ``testset.txt``. This loads the files named by
+    ``parts`` (``<part>.txt``, or the same name ending in ``.gz``, ``.bz2``,
+    ``.xz`` or ``.lzma``; for ``train``, ``vali`` and ``test`` also the LETOR
+    3.0 names, and ``valid.txt``, when ``<part>.txt`` is absent) into one
+    feature space with :func:`load_svmlight_ranking_files`.
 
     Parameters
     ----------

@@ -79,6 +79,29 @@ def test_single_fold_folder_and_numeric_fold_order(tmp_path):
     assert names == [f"Fold{k}" for k in range(1, 11)]
 
 
+def test_letor3_file_names(tmp_path):
+    # OHSUMED and the .Gov sets of LETOR 3.0 name the files of a fold
+    # trainingset.txt, validationset.txt and testset.txt
+    root, subsets = make_folds(tmp_path / "v4")
+    renamed = tmp_path / "v3"
+    names = {"train": "trainingset", "vali": "validationset", "test": "testset"}
+    for fold in sorted(root.iterdir()):
+        (renamed / fold.name).mkdir(parents=True)
+        for part, name in names.items():
+            text = (fold / f"{part}.txt").read_text()
+            (renamed / fold.name / f"{name}.txt").write_text(text)
+    v4, v3 = load_letor_folds(root, dense=True), load_letor_folds(renamed, dense=True)
+    np.testing.assert_array_equal(v3.X, v4.X)
+    for a, b in zip(v3.splits, v4.splits, strict=True):
+        for rows_a, rows_b in zip(a, b, strict=True):
+            np.testing.assert_array_equal(rows_a, rows_b)
+    fold = load_letor_fold(renamed / "Fold1")
+    assert fold.files["vali"].endswith("validationset.txt")
+    # the LETOR 4.0 name wins where both are present
+    write_subset(renamed / "Fold1" / "test.txt", subsets[1], seed=1)
+    assert load_letor_fold(renamed / "Fold1").files["test"].endswith("/test.txt")
+
+
 @pytest.mark.parametrize(
     "setup, error, fragment",
     [
