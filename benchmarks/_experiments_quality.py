@@ -54,6 +54,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from skrank.datasets import load_letor_fold, make_ranking
@@ -572,6 +573,28 @@ CONFIGS = {
     "R11_m8": {"refit_min_steps": 100, "module__n_members": 8},
     "R11_ln_ll": {"refit_min_steps": 100, "plus_lambdaloss": 1.0},
     "R11_ln_ll_half": {"refit_min_steps": 100, "plus_lambdaloss": 0.5},
+    # (round 12: R12_scaled and R12_ndcg_all, D6 with the probe stopped on
+    # its held-out ListNet loss at the best score scale, min over c = 2**t of
+    # loss(c * scores), or on its held-out NDCG without a cut-off, ran on a
+    # draft of _probe_epochs not kept)
+    # round 12: ensemble members on different losses (member 4 has bins,
+    # members 1 and 3 do not); ListNet's target softmax(scale * y)
+    "R12_m4_ll": {"refit_min_steps": 100, "member_losses": {4: "lambdaloss"}},
+    "R12_m34_ll": {
+        "refit_min_steps": 100,
+        "member_losses": {3: "lambdaloss", 4: "lambdaloss"},
+    },
+    "R12_ln2": {"refit_min_steps": 100, "label_scale": 0.6931},
+    "R12_half": {"refit_min_steps": 100, "label_scale": 0.5},
+    # D6 on the same data as a CSR matrix (as the svmlight loaders return it);
+    # the rows named R12_sparse_r11code ran before sparse rows were centred
+    # (since then it gives D6's rows exactly)
+    "R12_sparse": {"refit_min_steps": 100, "as_sparse": True},
+    "R12_ln2_m4_ll": {
+        "refit_min_steps": 100,
+        "label_scale": 0.6931,
+        "member_losses": {4: "lambdaloss"},
+    },
     # (R11_probes3, the mean best epoch of three probes on different splits,
     # on D5, and R11_probes30, up to three probes while a probe holds out
     # fewer than 30 lists, on D6, ran on drafts of _probe_epochs not kept)
@@ -705,6 +728,40 @@ def _bagged_ranker_class(keep):
     return BaggedRanker
 
 
+def _mixed_loss_ranker_class(member_losses):
+    """NeuralRanker whose ensemble members train on different losses."""
+    from skrank.estimators import NeuralRanker
+    from skrank.losses import get_loss
+
+    losses = {m: get_loss(name) for m, name in member_losses.items()}
+
+    class MixedLossRanker(NeuralRanker):
+        def get_loss(self, y_pred, y_true, X=None, training=False):
+            members = int(getattr(self.module_, "n_members", 1))
+            parts = y_pred.unflatten(-1, (members, -1)).unbind(-2)
+            total = 0.0
+            for m, part in enumerate(parts):
+                loss = losses.get(m)
+                if loss is None:
+                    total = total + self._member_loss(part, y_true, X.mask, None)
+                else:
+                    total = total + loss(part.squeeze(-1), y_true, X.mask)
+            return total / members
+
+    return MixedLossRanker
+
+
+def _label_scaled_listnet(scale):
+    """ListNet whose softmax target is ``softmax(scale * y)``."""
+    from skrank.losses import ListNet
+
+    class ScaledListNet(ListNet):
+        def per_list(self, scores, labels, mask):
+            return super().per_list(scores, labels * scale, mask)
+
+    return ScaledListNet()
+
+
 def _budget(config, groups):
     """Resolve the data-dependent keys ``docs_per_batch`` and ``min_steps``."""
     config = dict(config)
@@ -728,12 +785,24 @@ def make_ranker(config, seed, groups=None):
         config = _budget(config, groups)
     if config.get("bag"):
         NeuralRanker = _bagged_ranker_class(config["bag"])
+    if config.get("member_losses"):
+        NeuralRanker = _mixed_loss_ranker_class(config["member_losses"])
     from skrank.estimators import _neural_ranker
 
     # the refit's fewest steps after a probe: 0 before round 11, so that the
     # configurations of the earlier rounds reproduce (D6 is the new default)
     _neural_ranker._AUTO_MIN_STEPS = config.get("refit_min_steps", 0)
-    skip = ("members", "cosine", "ema", "bag", "refit_min_steps", "plus_lambdaloss")
+    skip = (
+        "members",
+        "cosine",
+        "ema",
+        "bag",
+        "refit_min_steps",
+        "plus_lambdaloss",
+        "member_losses",
+        "label_scale",
+        "as_sparse",
+    )
     kwargs = {k: v for k, v in config.items() if k not in skip}
     if config.get("ema"):
         from skrank.estimators._callbacks import WeightAveraging
@@ -748,6 +817,8 @@ def make_ranker(config, seed, groups=None):
                 T_max=kwargs.get("max_epochs", 100),
             )
         ]
+    if "label_scale" in config:
+        kwargs["loss"] = _label_scaled_listnet(config["label_scale"])
     if "plus_lambdaloss" in config:
         from skrank.losses import LambdaLoss, ListNet
 
@@ -907,6 +978,9 @@ def fit_predict(config, train, others, seed):
 
 def run(name, data, seed, test):
     parts = load(data)
+    if isinstance(CONFIGS[name], dict) and CONFIGS[name].get("as_sparse"):
+        # as load_svmlight_file and skrank's loaders give it: CSR
+        parts = [(sp.csr_matrix(X), y, g) for X, y, g in parts]
     others = [parts[1]] + ([parts[2]] if test else [])
     t0 = time.perf_counter()
     preds, epochs = fit_predict(CONFIGS[name], parts[0], others, seed)
