@@ -490,6 +490,8 @@ def main(argv=None):
         names = ["syn_base", "syn_raw", "syn_short", "syn_few", "syn_counts"]
         # round 11: three shapes added after the round-10 defaults were set
         names += ["hold_ohsumed", "hold_small04", "hold_sparse"]
+        # round 12: Yahoo-shaped, 600 features of which 15 informative
+        names += ["hold_wide"]
         for name in names:
             print(name, flush=True)
             results = run_models([load_synthetic(name)], models, seeds)
