@@ -127,15 +127,15 @@ class QueryDataset(torch.utils.data.Dataset):
     X : ndarray or sparse matrix of shape (n_samples, n_features)
         Validated features. Dense input becomes one float32 tensor; sparse
         input stays sparse (CSR) and is densified batch by batch.
-    transform : callable, default=None
-        Applied to dense row blocks: to all rows once for dense input, to
-        each densified batch for sparse input (see :func:`dense_float32`).
     y : ndarray of shape (n_samples,), default=None
         Relevance labels (None for prediction).
     index : QueryIndex
         The query index of the rows.
     device : str, default="cpu"
         Where the dense tensors live.
+    transform : callable, default=None
+        Applied to dense row blocks: to all rows once for dense input, to
+        each densified batch for sparse input (see :func:`dense_float32`).
 
     Notes
     -----
