@@ -681,6 +681,9 @@ CONFIGS = {
     "R12_gl3": {"refit_min_steps": 100, "group_lasso": 1e-3},
     "R12_gl2": {"refit_min_steps": 100, "group_lasso": 1e-2},
     "R12_gl25": {"refit_min_steps": 100, "group_lasso": 3e-3},
+    # the proximal (soft-threshold) form after each step, lam in norm per lr
+    "R12_prox3": {"refit_min_steps": 100, "prox_group_lasso": 3.0},
+    "R12_prox10": {"refit_min_steps": 100, "prox_group_lasso": 10.0},
     # the penalty on the three binned members only (the mean over all five)
     "R12_gl2_binned": {
         "refit_min_steps": 100,
@@ -892,6 +895,36 @@ def _group_lasso_ranker_class(lam, members=None):
     return GroupLassoRanker
 
 
+def _proximal_group_lasso(lam):
+    """A callback: after each step, soft-threshold each feature's input group.
+
+    ``W_g <- W_g * max(0, 1 - lr * lam / ||W_g||)`` for the group of each
+    feature (its column and its bin columns) in every member's first layer:
+    the proximal step of ``lam * sum_g ||W_g||``, exact zeros included.
+    """
+    from skorch.callbacks import Callback
+
+    class ProximalGroupLasso(Callback):
+        def on_batch_end(self, net, batch=None, training=False, **kwargs):
+            if not training:
+                return
+            lr = net.optimizer_.param_groups[0]["lr"]
+            n = net._n_module_features
+            with torch.no_grad():
+                for layer, binned in _first_layers(net.module_):
+                    W = layer.weight
+                    squares = W.pow(2).sum(0)
+                    norms = squares[:n]
+                    if binned:
+                        norms = norms + squares[n:].view(n, -1).sum(1)
+                    factor = (1 - lr * lam / norms.sqrt().clamp_min(1e-12)).clamp_min(0)
+                    W[:, :n] *= factor
+                    if binned:
+                        W[:, n:] *= factor.repeat_interleave((W.shape[1] - n) // n)
+
+    return ProximalGroupLasso()
+
+
 def _label_scaled_listnet(scale):
     """ListNet whose softmax target is ``softmax(scale * y)``."""
     from skrank.losses import ListNet
@@ -954,6 +987,7 @@ def make_ranker(config, seed, groups=None):
         "columns",
         "group_lasso",
         "group_lasso_members",
+        "prox_group_lasso",
     )
     kwargs = {k: v for k, v in config.items() if k not in skip}
     if config.get("ema"):
@@ -968,6 +1002,10 @@ def make_ranker(config, seed, groups=None):
                 policy=torch.optim.lr_scheduler.CosineAnnealingLR,
                 T_max=kwargs.get("max_epochs", 100),
             )
+        ]
+    if "prox_group_lasso" in config:
+        kwargs["callbacks"] = [
+            ("prox", _proximal_group_lasso(config["prox_group_lasso"]))
         ]
     if "label_scale" in config:
         kwargs["loss"] = _label_scaled_listnet(config["label_scale"])
