@@ -209,28 +209,10 @@ def _hold_sparse():
 
 
 # round 12: one more shape after the defaults, validation parts only
-def _hold_wide():
+def _hold_wide(missing=True, n_features=600):
     # Yahoo-shaped: 500 queries of 10-40, 600 features mapped to [0, 1] by
-    # their normal CDF, each missing (0) at its own rate up to 90%, labels 0-4
-    from scipy.special import ndtr
-
-    X, y, g = make_ranking(
-        500,
-        600,
-        n_informative=15,
-        list_length=(10, 40),
-        n_grades=5,
-        noise=0.6,
-        random_state=14,
-    )
-    rng = np.random.default_rng(14)
-    X = ndtr(X / np.sqrt(2.0))  # query offsets (sd 1) + documents (sd 1)
-    X[rng.random(X.shape) < rng.uniform(0, 0.9, X.shape[1])] = 0.0
-    return _split_by_query(X, y, g, 14)
-
-
-def _hold_wide_variant(missing=True, n_features=600):
-    # diagnostics of hold_wide: without the missing values, or narrower
+    # their normal CDF, each missing (0) at its own rate up to 90%, labels 0-4;
+    # the diag_* sets drop the missing values or have 100 features
     from scipy.special import ndtr
 
     X, y, g = make_ranking(
@@ -243,7 +225,7 @@ def _hold_wide_variant(missing=True, n_features=600):
         random_state=14,
     )
     rng = np.random.default_rng(14)
-    X = ndtr(X / np.sqrt(2.0))
+    X = ndtr(X / np.sqrt(2.0))  # query offsets (sd 1) + documents (sd 1)
     if missing:
         X[rng.random(X.shape) < rng.uniform(0, 0.9, X.shape[1])] = 0.0
     return _split_by_query(X, y, g, 14)
@@ -279,9 +261,9 @@ DATASETS.update(
 )
 DATASETS.update(hold_wide=_hold_wide)
 DATASETS.update(
-    diag_wide_complete=lambda: _hold_wide_variant(missing=False),
-    diag_narrow=lambda: _hold_wide_variant(n_features=100),
-    diag_narrow_complete=lambda: _hold_wide_variant(missing=False, n_features=100),
+    diag_wide_complete=lambda: _hold_wide(missing=False),
+    diag_narrow=lambda: _hold_wide(n_features=100),
+    diag_narrow_complete=lambda: _hold_wide(missing=False, n_features=100),
 )
 
 
@@ -865,6 +847,15 @@ def _first_layers(module):
     return out
 
 
+def _feature_group_norms(layer, binned, n):
+    """Norm of each feature's input weights: its column and its bin columns."""
+    squares = layer.weight.pow(2).sum(0)
+    norms = squares[:n]
+    if binned:
+        norms = norms + squares[n:].view(n, -1).sum(1)
+    return norms.clamp_min(1e-12).sqrt()
+
+
 def _group_lasso_ranker_class(lam, members=None):
     """NeuralRanker with a group-lasso penalty on each feature's input weights.
 
@@ -885,11 +876,7 @@ def _group_lasso_ranker_class(lam, members=None):
             for m, (layer, binned) in enumerate(layers):
                 if members is not None and m not in members:
                     continue
-                squares = layer.weight.pow(2).sum(0)
-                groups = squares[:n]
-                if binned:
-                    groups = groups + squares[n:].view(n, -1).sum(1)
-                penalty = penalty + groups.clamp_min(1e-12).sqrt().sum()
+                penalty = penalty + _feature_group_norms(layer, binned, n).sum()
             return loss + lam * penalty / len(layers)
 
     return GroupLassoRanker
@@ -913,11 +900,8 @@ def _proximal_group_lasso(lam):
             with torch.no_grad():
                 for layer, binned in _first_layers(net.module_):
                     W = layer.weight
-                    squares = W.pow(2).sum(0)
-                    norms = squares[:n]
-                    if binned:
-                        norms = norms + squares[n:].view(n, -1).sum(1)
-                    factor = (1 - lr * lam / norms.sqrt().clamp_min(1e-12)).clamp_min(0)
+                    norms = _feature_group_norms(layer, binned, n)
+                    factor = (1 - lr * lam / norms).clamp_min(0)
                     W[:, :n] *= factor
                     if binned:
                         W[:, n:] *= factor.repeat_interleave((W.shape[1] - n) // n)

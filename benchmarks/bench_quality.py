@@ -54,7 +54,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import sys
 import time
 from pathlib import Path
@@ -72,6 +71,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor  # noqa: E402
 from sklearn.linear_model import Ridge  # noqa: E402
 
 from skrank.datasets import load_letor_fold  # noqa: E402
+from skrank.datasets._folds import _FOLD_NAME  # noqa: E402  (the loaders' rule)
 from skrank.estimators import NeuralRanker  # noqa: E402
 from skrank.losses import get_loss_names  # noqa: E402
 from skrank.metrics import per_query_scores  # noqa: E402
@@ -398,10 +398,9 @@ def table(results, baselines, fit_ref=None):
 
 def load_folds(folder):
     """(train, vali, test) of each fold folder ``FoldN``, or of ``folder``."""
-    number = re.compile(r"Fold(\d+)")
     folds = sorted(
-        (d for d in folder.iterdir() if d.is_dir() and number.fullmatch(d.name)),
-        key=lambda d: int(number.fullmatch(d.name).group(1)),
+        (d for d in folder.iterdir() if d.is_dir() and _FOLD_NAME.fullmatch(d.name)),
+        key=lambda d: int(_FOLD_NAME.fullmatch(d.name).group(1)),
     )
     data = []
     for path in folds or [folder]:
