@@ -679,6 +679,26 @@ CONFIGS = {
     "R12_gl1": {"refit_min_steps": 100, "group_lasso": 1e-1},
     "R12_gl0": {"refit_min_steps": 100, "group_lasso": 1.0},
     "lgbm_oracle": {"lgbm": True, "columns": "informative"},
+    # round 13: the defaults and group lasso 1e-2 side by side, each with
+    # its probe's curves, to score rules that choose between them offline
+    # round 13: Adam's eps (a larger eps turns the steps of weights with small
+    # gradients, those of uninformative features, from lr-sized into SGD-like)
+    # and a smaller first layer at initialisation
+    "R13_eps5": {"refit_min_steps": 100, "optimizer__eps": 1e-5},
+    "R13_eps4": {"refit_min_steps": 100, "optimizer__eps": 1e-4},
+    "R13_eps3": {"refit_min_steps": 100, "optimizer__eps": 1e-3},
+    "R13_init01": {"refit_min_steps": 100, "first_layer_scale": 0.1},
+    # group lasso on the features without a marginal effect (BH 5%) only
+    "R13_sgl2": {"refit_min_steps": 100, "screened_group_lasso": 1e-2},
+    "R13_sgl15": {"refit_min_steps": 100, "screened_group_lasso": 3e-2},
+    # the round-13 defaults: D6 + feature_penalty="auto"
+    "D7": {"refit_min_steps": 100, "feature_penalty": "auto"},
+    "R13_curves": {
+        "curves": {
+            "d6": {"refit_min_steps": 100},
+            "gl2": {"refit_min_steps": 100, "group_lasso": 1e-2},
+        }
+    },
     "R12w_scale_only": {"refit_min_steps": 100, "input_transform": "scale_only"},
     "R12w_indicators": {"refit_min_steps": 100, "input_transform": "indicators"},
     # (R11_probes3, the mean best epoch of three probes on different splits,
@@ -873,13 +893,81 @@ def _group_lasso_ranker_class(lam, members=None):
             layers = _first_layers(self.module_)
             n = self._n_module_features
             penalty = 0.0
+            weights = getattr(self, "_penalty_weights", None)
             for m, (layer, binned) in enumerate(layers):
                 if members is not None and m not in members:
                     continue
-                penalty = penalty + _feature_group_norms(layer, binned, n).sum()
+                norms = _feature_group_norms(layer, binned, n)
+                if weights is not None:
+                    norms = norms * weights
+                penalty = penalty + norms.sum()
             return loss + lam * penalty / len(layers)
 
     return GroupLassoRanker
+
+
+def _scaled_init_ranker_class(scale):
+    """NeuralRanker whose members' first layers start ``scale`` times smaller."""
+    from skrank.estimators import NeuralRanker
+
+    class ScaledInitRanker(NeuralRanker):
+        def initialize_module(self):
+            super().initialize_module()
+            with torch.no_grad():
+                for layer, _ in _first_layers(self.module_):
+                    layer.weight.mul_(scale)
+            return self
+
+    return ScaledInitRanker
+
+
+def _marginal_screen(X, y, groups, q=0.05, bins=16):
+    """Features with a marginal effect on the labels within queries.
+
+    The labels minus their query's mean, grouped by ``bins`` quantile bins of
+    each feature: a one-way ANOVA F test per feature, Benjamini-Hochberg at
+    level ``q`` over the features (round 13).
+    """
+    from scipy import stats
+
+    X = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+    _, inv = np.unique(groups, return_inverse=True)
+    r = y - (np.bincount(inv, y) / np.bincount(inv))[inv]
+    n, p = X.shape
+    pvalues = np.ones(p)
+    total = r.sum() ** 2 / n
+    for j in range(p):
+        edges = np.unique(np.quantile(X[:, j], np.linspace(0, 1, bins + 1)[1:-1]))
+        b = np.searchsorted(edges, X[:, j], side="right")
+        counts = np.bincount(b)
+        sums = np.bincount(b, r)[counts > 0]
+        counts = counts[counts > 0]
+        k = counts.shape[0]
+        if k < 2:
+            continue
+        between = (sums**2 / counts).sum()
+        ssw = (r**2).sum() - between
+        F = ((between - total) / (k - 1)) / max(ssw / (n - k), 1e-300)
+        pvalues[j] = stats.f.sf(F, k - 1, n - k)
+    order = np.argsort(pvalues)
+    passed = pvalues[order] <= q * np.arange(1, p + 1) / p
+    keep = np.zeros(p, dtype=bool)
+    if passed.any():
+        keep[order[: np.max(np.nonzero(passed)) + 1]] = True
+    return keep
+
+
+def _screened_group_lasso_ranker_class(lam, q):
+    """Group lasso on the features that fail :func:`_marginal_screen` only."""
+    base = _group_lasso_ranker_class(lam)
+
+    class ScreenedGroupLassoRanker(base):
+        def fit(self, X, y, groups=None, **kwargs):
+            keep = _marginal_screen(X, np.asarray(y, dtype=np.float64), groups, q)
+            self._penalty_weights = torch.as_tensor(~keep, dtype=torch.float32)
+            return super().fit(X, y, groups, **kwargs)
+
+    return ScreenedGroupLassoRanker
 
 
 def _proximal_group_lasso(lam):
@@ -953,6 +1041,12 @@ def make_ranker(config, seed, groups=None):
         )
     if config.get("member_losses"):
         NeuralRanker = _mixed_loss_ranker_class(config["member_losses"])
+    if config.get("screened_group_lasso") is not None:
+        NeuralRanker = _screened_group_lasso_ranker_class(
+            config["screened_group_lasso"], config.get("screen_q", 0.05)
+        )
+    if config.get("first_layer_scale"):
+        NeuralRanker = _scaled_init_ranker_class(config["first_layer_scale"])
     from skrank.estimators import _neural_ranker
 
     # the refit's fewest steps after a probe: 0 before round 11, so that the
@@ -972,8 +1066,14 @@ def make_ranker(config, seed, groups=None):
         "group_lasso",
         "group_lasso_members",
         "prox_group_lasso",
+        "first_layer_scale",
+        "screened_group_lasso",
+        "screen_q",
     )
     kwargs = {k: v for k, v in config.items() if k not in skip}
+    # feature_penalty="auto" became a default in round 13: off unless asked
+    # for, so that the configurations of the earlier rounds reproduce
+    kwargs.setdefault("feature_penalty", None)
     if config.get("ema"):
         from skrank.estimators._callbacks import WeightAveraging
 
@@ -1060,6 +1160,57 @@ def fit_lgbm(train, vali, seed, early_stopping=True):
     return model
 
 
+def _stash_probe_history():
+    """Make NeuralRanker keep its probe's history (``probe_history_``)."""
+    from skrank.estimators import NeuralRanker
+
+    if getattr(NeuralRanker, "_stashing", False):
+        return
+    original = NeuralRanker._probe_epochs
+
+    def probe_epochs(self, *args, **kwargs):
+        import sklearn.base
+
+        clone = sklearn.base.clone
+        made = []
+
+        def recording_clone(estimator, **kw):
+            made.append(clone(estimator, **kw))
+            return made[-1]
+
+        sklearn.base.clone = recording_clone
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            sklearn.base.clone = clone
+            nets = [m for m in made if hasattr(m, "history")]
+            if nets:
+                self.probe_history_ = nets[0].history
+
+    NeuralRanker._probe_epochs = probe_epochs
+    NeuralRanker._stashing = True
+
+
+def _fit_with_curves(config, train, others, seed):
+    """Fit each of ``config["curves"]`` (tag -> configuration); the row keeps
+    every fit's vali score and its probe's held-out loss and NDCG curves, so
+    that rules choosing among them can be scored offline (round 13)."""
+    _stash_probe_history()
+    out = {}
+    first = None
+    for tag, part in config["curves"].items():
+        model = make_ranker(part, seed, groups=train[2]).fit(*train)
+        preds = [model.predict(X, groups=g) for X, _, g in others]
+        first = first or preds
+        h = getattr(model, "probe_history_", None)
+        out[tag] = {
+            "vali": float(ndcg_score(others[0][1], preds[0], others[0][2], k=10)),
+            "loss": [] if h is None else [float(v) for v in h[:, "valid_loss"]],
+            "ndcg": [] if h is None else [float(v) for v in h[:, "valid_ndcg"]],
+        }
+    return first, out
+
+
 def fit_predict(config, train, others, seed):
     if isinstance(config, dict) and "ple" in config:  # the encoded width
         width = _PLE(**config["ple"]).fit(train[0]).transform(train[0][:2]).shape[1]
@@ -1069,6 +1220,8 @@ def fit_predict(config, train, others, seed):
     if config in ("lgbm", "lgbm100"):
         model = fit_lgbm(train, others[0], seed, early_stopping=config == "lgbm")
         return [model.predict(o[0]) for o in others], [0]
+    if "curves" in config:
+        return _fit_with_curves(config, train, others, seed)
     if "qn" in config:  # QueryNormalizer in front of the defaults
         from skrank.preprocessing import QueryNormalizer
 

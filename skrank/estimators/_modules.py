@@ -188,6 +188,22 @@ class _BatchNormAnyShape(nn.Module):
         return self.bn(x.reshape(-1, shape[-1])).reshape(shape)
 
 
+def _input_weights(net):
+    """The weight matrices that multiply a network's inputs, side by side."""
+    if isinstance(net, _WideAndDeep):
+        return torch.cat([net.deep[0].weight, net.wide.weight], dim=0)
+    return net[0].weight
+
+
+def _group_norms(weight, n_features):
+    """Norm of each feature's input weights: its column and its bin columns."""
+    squares = weight.pow(2).sum(0)
+    norms = squares[:n_features]
+    if squares.shape[0] > n_features:  # the bins, feature by feature
+        norms = norms + squares[n_features:].view(n_features, -1).sum(1)
+    return norms.clamp_min(1e-12).sqrt()
+
+
 class MLPScorer(nn.Module):
     r"""Row-wise multi-layer perceptron scorer.
 
@@ -290,6 +306,7 @@ class MLPScorer(nn.Module):
         super().__init__()
         self.input_noise = float(input_noise)
         self.n_members = int(n_members)
+        self.n_features = int(n_features)
         if n_bins == "auto":
             n_bins = min(_AUTO_BINS, _AUTO_ENCODED_WIDTH // max(int(n_features), 1))
             n_bins = n_bins if n_bins >= 2 else 0
@@ -331,6 +348,26 @@ class MLPScorer(nn.Module):
         """
         if self.encoding is not None:
             self.encoding.initialize_from_data(X)
+
+    def feature_norms(self):
+        r"""Norm of each feature's first-layer weights, per member.
+
+        Member :math:`m`'s group of feature :math:`j` is the column of its
+        first layer (and of the linear skip) that multiplies :math:`x_j`
+        and, for a binned member, the columns of :math:`x_j`'s bins:
+        :math:`\lVert W^{(m)}_{:, G_j} \rVert_2`. ``NeuralRanker``'s
+        ``feature_penalty`` penalises their sum (a group lasso); a feature
+        whose norms are all 0 does not affect the scores.
+
+        Returns
+        -------
+        norms : torch.Tensor of shape (n_members, n_features)
+            Row :math:`m`, column :math:`j`: member :math:`m`'s norm for
+            feature :math:`j` (differentiable: a penalty can use it).
+        """
+        nets = self.members if self.n_members > 1 else [self.layers]
+        n = self.n_features
+        return torch.stack([_group_norms(_input_weights(net), n) for net in nets])
 
     def _inputs(self, X, binned):
         X = _add_noise(X, self.input_noise, self.training)
@@ -457,6 +494,23 @@ class AttentionScorer(nn.Module):
                 size = int(width)
             self.document = nn.Sequential(*layers)
         self.head = nn.Linear(d_model, int(n_outputs))
+
+    def feature_norms(self):
+        r"""Norm of each feature's input weights, as one member.
+
+        Feature :math:`j`'s group is its column of the list tower's
+        projection and of the document tower's first layer (see
+        :meth:`MLPScorer.feature_norms`).
+
+        Returns
+        -------
+        norms : torch.Tensor of shape (1, n_features)
+            The norm of each feature's columns in both towers.
+        """
+        weight = self.project.weight
+        if self.document is not None:
+            weight = torch.cat([weight, self.document[0].weight], dim=0)
+        return _group_norms(weight, weight.shape[1]).unsqueeze(0)
 
     def forward(self, X, mask=None):
         if mask is None:

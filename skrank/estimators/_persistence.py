@@ -167,6 +167,9 @@ def save_ranker(ranker, path):
         if getattr(ranker, "feature_names_in_", None) is None
         else [str(n) for n in ranker.feature_names_in_],
         "best_epoch": getattr(ranker, "best_epoch_", None),
+        "feature_penalty": None
+        if getattr(ranker, "feature_penalty_", None) is None
+        else [float(v) for v in ranker.feature_penalty_],
         "history": _history(ranker),
     }
     from .. import __version__
@@ -386,6 +389,9 @@ def load_ranker(path, *, module=None, loss=None, device="cpu"):
     ranker.output_offset_ = offset if isinstance(offset, torch.Tensor) else None
     if config.get("best_epoch") is not None:
         ranker.best_epoch_ = config["best_epoch"]
+    # the penalty of continued training (partial_fit, warm_start)
+    penalty = config.get("feature_penalty")
+    ranker.feature_penalty_ = None if penalty is None else np.asarray(penalty)
     if config.get("history") is not None:
         from skorch.history import History
 

@@ -1,0 +1,113 @@
+"""Which features show a marginal effect on relevance within queries.
+
+``feature_penalty="auto"`` of :class:`NeuralRanker` penalises the first-layer
+weights of the features without one, when most features have none.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from scipy import stats
+
+#: Quantile bins of a feature in the test of its marginal effect.
+_SCREEN_BINS = 16
+#: The false discovery rate of the screen (Benjamini-Hochberg).
+_SCREEN_FDR = 0.05
+
+
+def _columns(X):
+    """Each column of ``X`` as a dense float64 vector."""
+    if sp.issparse(X):
+        X = sp.csc_array(X)
+        for j in range(X.shape[1]):
+            column = np.zeros(X.shape[0])
+            start, stop = X.indptr[j], X.indptr[j + 1]
+            column[X.indices[start:stop]] = X.data[start:stop]
+            yield column
+    else:
+        for j in range(X.shape[1]):
+            yield np.asarray(X[:, j], dtype=np.float64)
+
+
+def marginal_effect_pvalues(X, y, index, n_bins=_SCREEN_BINS):
+    r"""P-value of each feature's marginal effect on the labels within queries.
+
+    The labels minus their query's mean, :math:`r_{qi} = y_{qi} - \bar y_q`
+    (what a ranking loss sees), are grouped by the quantile bin of feature
+    :math:`j` (up to ``n_bins`` bins, fewer where values tie); the one-way
+    ANOVA statistic
+
+    .. math::
+        F_j = \frac{\sum_b n_b \bar r_b^2 / (B - 1)}
+                   {\big(\sum r^2 - \sum_b n_b \bar r_b^2\big) / (n - B)}
+
+    is referred to :math:`F(B - 1, n - B)`. The bins make the test rank-based
+    (any monotone transformation of a feature gives the same p-value) and let
+    it see non-monotone effects; an effect that exists only in interaction
+    with other features is not seen. A constant feature gets 1.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Features.
+    y : ndarray of shape (n_samples,)
+        Graded relevance labels.
+    index : QueryIndex
+        The rows' queries.
+    n_bins : int, default=16
+        Quantile bins per feature.
+
+    Returns
+    -------
+    pvalues : ndarray of shape (n_features,)
+    """
+    y = np.asarray(y, dtype=np.float64)
+    n = y.shape[0]
+    means = np.bincount(index.codes, y) / np.maximum(index.sizes, 1)
+    r = y - means[index.codes]
+    total = r.sum() ** 2 / n
+    squares = float(r @ r)
+    inner = np.linspace(0, 1, n_bins + 1)[1:-1]
+    pvalues = np.ones(X.shape[1])
+    for j, x in enumerate(_columns(X)):
+        bins = np.searchsorted(np.unique(np.quantile(x, inner)), x, side="right")
+        counts = np.bincount(bins)
+        sums = np.bincount(bins, r)[counts > 0]
+        counts = counts[counts > 0]
+        k = counts.shape[0]
+        if k < 2 or n <= k:
+            continue
+        between = float((sums**2 / counts).sum())
+        within = max(squares - between, 0.0) / (n - k)
+        if within <= 0:
+            pvalues[j] = 0.0 if between - total > 0 else 1.0
+            continue
+        pvalues[j] = stats.f.sf((between - total) / (k - 1) / within, k - 1, n - k)
+    return pvalues
+
+
+def benjamini_hochberg(pvalues, fdr=_SCREEN_FDR):
+    """The discoveries of the Benjamini-Hochberg procedure at level ``fdr``."""
+    p = pvalues.shape[0]
+    order = np.argsort(pvalues, kind="stable")
+    passed = np.flatnonzero(pvalues[order] <= fdr * np.arange(1, p + 1) / p)
+    found = np.zeros(p, dtype=bool)
+    if passed.shape[0]:
+        found[order[: passed[-1] + 1]] = True
+    return found
+
+
+def screen_features(X, y, index):
+    """``(with_effect, constant)``: boolean masks over the features.
+
+    ``with_effect`` marks the features whose marginal effect within queries
+    is a Benjamini-Hochberg discovery at a 5% false discovery rate
+    (:func:`marginal_effect_pvalues`); ``constant`` those with one value.
+    """
+    pvalues = marginal_effect_pvalues(X, y, index)
+    if X.shape[0] == 0:
+        return np.zeros(X.shape[1], dtype=bool), np.ones(X.shape[1], dtype=bool)
+    low, high = X.min(axis=0), X.max(axis=0)  # a sparse min counts its zeros
+    if sp.issparse(low):
+        low, high = low.toarray(), high.toarray()
+    constant = np.asarray(low).ravel() == np.asarray(high).ravel()
+    return benjamini_hochberg(pvalues), constant
