@@ -309,8 +309,9 @@ class NeuralRanker(NeuralNet):
         ``"auto"`` tests each feature for a marginal effect on the labels
         within queries (:math:`F` tests over its quantile bins,
         Benjamini-Hochberg at a 5% false discovery rate), and when fewer
-        than half of the features that vary have one, penalises the others
-        with :math:`\lambda = 0.01` and the ones with an effect not at all.
+        than half of the features that vary have one (but at least one
+        does), penalises the others with :math:`\lambda = 0.01` and the
+        ones with an effect not at all.
         When most features have an effect (curated features, such as
         LETOR's), the few without one more likely act in interaction with
         others than not at all, and ``"auto"`` adds nothing. It also adds
@@ -729,7 +730,12 @@ class NeuralRanker(NeuralNet):
         if not supported or self._n_module_features != X.shape[1]:
             return
         with_effect, constant = screen_features(X, y, index)
-        if constant.all() or with_effect[~constant].mean() >= _AUTO_PENALTY_SHARE:
+        # none with an effect: nothing to tell the noise from (too few rows,
+        # or labels the features do not explain); most: curated features
+        if (
+            not with_effect.any()
+            or with_effect[~constant].mean() >= _AUTO_PENALTY_SHARE
+        ):
             return
         self.feature_penalty_ = np.where(with_effect, 0.0, _AUTO_PENALTY)
 

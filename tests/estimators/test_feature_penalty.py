@@ -171,6 +171,15 @@ def test_auto_adds_nothing_when_most_features_have_an_effect():
     np.testing.assert_array_equal(model.predict(X), plain.predict(X))
 
 
+def test_auto_adds_nothing_when_no_feature_has_an_effect():
+    # pure noise (or too few rows to see anything): no feature to tell the
+    # others from, and a penalty on all of them would be a blind one
+    X, y, g = noisy_data()
+    y = np.random.default_rng(5).permutation(y)
+    assert not screen_features(X, y, QueryIndex(g))[0].any()
+    assert NeuralRanker(**FAST).fit(X, y, g).feature_penalty_ is None
+
+
 def test_a_float_penalises_every_feature_in_training_only():
     X, y, g = noisy_data(n_noise=3)
     model = NeuralRanker(**FAST, feature_penalty=0.05).fit(X, y, g)
