@@ -309,8 +309,8 @@ class NeuralRanker(NeuralNet):
         ``"auto"`` tests each feature for a marginal effect on the labels
         within queries (:math:`F` tests over its quantile bins,
         Benjamini-Hochberg at a 5% false discovery rate), and when fewer
-        than half of the features that vary have one (but at least one
-        does), penalises the others with :math:`\lambda = 0.01` and the
+        than half of the features that vary within queries have one (but at
+        least one does), penalises the others with :math:`\lambda = 0.01` and the
         ones with an effect not at all.
         When most features have an effect (curated features, such as
         LETOR's), the few without one more likely act in interaction with
@@ -731,7 +731,8 @@ class NeuralRanker(NeuralNet):
             return
         with_effect, constant = screen_features(X, y, index)
         # none with an effect: nothing to tell the noise from (too few rows,
-        # or labels the features do not explain); most: curated features
+        # or labels the features do not explain); most: curated features.
+        # The share is of the features that vary within some query.
         if (
             not with_effect.any()
             or with_effect[~constant].mean() >= _AUTO_PENALTY_SHARE

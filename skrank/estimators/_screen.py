@@ -96,18 +96,29 @@ def benjamini_hochberg(pvalues, fdr=_SCREEN_FDR):
     return found
 
 
+def _constant_within_queries(X, index):
+    """Whether each column has one value within every query."""
+    starts = index.offsets[:-1][index.sizes > 0]
+    constant = np.ones(X.shape[1], dtype=bool)
+    if index.n_samples == 0:
+        return constant
+    for j, x in enumerate(_columns(X)):
+        x = x[index.order]
+        low = np.minimum.reduceat(x, starts)
+        high = np.maximum.reduceat(x, starts)
+        constant[j] = bool((low == high).all())
+    return constant
+
+
 def screen_features(X, y, index):
     """``(with_effect, constant)``: boolean masks over the features.
 
     ``with_effect`` marks the features whose marginal effect within queries
     is a Benjamini-Hochberg discovery at a 5% false discovery rate
-    (:func:`marginal_effect_pvalues`); ``constant`` those with one value.
+    (:func:`marginal_effect_pvalues`); ``constant`` those with one value
+    within every query (a constant column, or a query-level one such as a
+    query's length): a ranking loss cannot see their marginal effect.
     """
-    pvalues = marginal_effect_pvalues(X, y, index)
-    if X.shape[0] == 0:
-        return np.zeros(X.shape[1], dtype=bool), np.ones(X.shape[1], dtype=bool)
-    low, high = X.min(axis=0), X.max(axis=0)  # a sparse min counts its zeros
-    if sp.issparse(low):
-        low, high = low.toarray(), high.toarray()
-    constant = np.asarray(low).ravel() == np.asarray(high).ravel()
-    return benjamini_hochberg(pvalues), constant
+    return benjamini_hochberg(marginal_effect_pvalues(X, y, index)), (
+        _constant_within_queries(X, index)
+    )

@@ -97,13 +97,14 @@ def test_benjamini_hochberg_is_step_up():
 
 
 def test_screen_marks_constant_columns_dense_and_sparse():
-    X, y, g = noisy_data(n_noise=3)
+    X, y, g = noisy_data(n_noise=4)
     X[:, 3] = 0.0
     X[:, 4] = 2.5
+    X[:, 5] = np.sqrt(g)  # one value per query: a query-level feature
     index = QueryIndex(g)
     effect, constant = screen_features(X, y, index)
-    np.testing.assert_array_equal(constant, [False, False, False, True, True])
-    np.testing.assert_array_equal(effect, [True, True, False, False, False])
+    np.testing.assert_array_equal(constant, [0, 0, 0, 1, 1, 1])
+    np.testing.assert_array_equal(effect, [1, 1, 0, 0, 0, 0])
     effect_s, constant_s = screen_features(sp.csr_matrix(X), y, index)
     np.testing.assert_array_equal(constant_s, constant)
     np.testing.assert_array_equal(effect_s, effect)
@@ -169,6 +170,15 @@ def test_auto_adds_nothing_when_most_features_have_an_effect():
     assert model.feature_penalty_ is None
     plain = NeuralRanker(**FAST, feature_penalty=None).fit(X, y, g)
     np.testing.assert_array_equal(model.predict(X), plain.predict(X))
+
+
+def test_query_level_features_do_not_count_in_the_share():
+    # 2 features with an effect, 1 without, and 8 with one value per query
+    # (a raw LETOR file's query-level features): 2 of 3 have an effect
+    X, y, g = noisy_data(n_noise=1)
+    levels = np.random.default_rng(4).normal(size=(g.max() + 1, 8))
+    X = np.hstack([X, levels[g]])
+    assert NeuralRanker(**FAST).fit(X, y, g).feature_penalty_ is None
 
 
 def test_auto_adds_nothing_when_no_feature_has_an_effect():
