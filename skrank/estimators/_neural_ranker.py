@@ -98,8 +98,8 @@ _AUTO_BATCH_QUERIES = (4, 32)
 
 
 #: feature_penalty="auto": the group-lasso strength on the features without a
-#: marginal effect, applied when fewer than this share of the non-constant
-#: features have one.
+#: marginal effect, applied when fewer than this share of the features that
+#: vary within queries have one.
 _AUTO_PENALTY = 1e-2
 _AUTO_PENALTY_SHARE = 0.5
 
@@ -310,15 +310,14 @@ class NeuralRanker(NeuralNet):
         within queries (:math:`F` tests over its quantile bins,
         Benjamini-Hochberg at a 5% false discovery rate), and when fewer
         than half of the features that vary within queries have one (but at
-        least one does), penalises the others with :math:`\lambda = 0.01` and the
-        ones with an effect not at all.
-        When most features have an effect (curated features, such as
-        LETOR's), the few without one more likely act in interaction with
-        others than not at all, and ``"auto"`` adds nothing. It also adds
-        nothing for a module without ``feature_norms`` or an
-        ``input_transform`` that changes the number of columns
-        (``feature_penalty_`` is None). The test is on the training rows;
-        its cost is small next to training.
+        least one does), penalises the others with :math:`\lambda = 0.01`
+        and the ones with an effect not at all. When most features have an
+        effect (curated features, such as LETOR's), the few without one more
+        likely act in interaction with others than not at all, and
+        ``"auto"`` adds nothing. It also adds nothing for a module without
+        ``feature_norms`` or an ``input_transform`` that changes the number
+        of columns (``feature_penalty_`` is None). The test is on the
+        training rows; its cost is small next to training.
     **kwargs
         Other :class:`skorch.NeuralNet` parameters and prefixed component
         parameters (``module__*``, ``loss__*``, ``optimizer__*``,
