@@ -62,6 +62,7 @@ import scipy.sparse as sp
 import torch
 
 from skrank.datasets import load_letor_fold, make_ranking
+from skrank.estimators._modules import _group_norms
 from skrank.metrics import ndcg_score
 
 torch.set_num_threads(1)
@@ -867,15 +868,6 @@ def _first_layers(module):
     return out
 
 
-def _feature_group_norms(layer, binned, n):
-    """Norm of each feature's input weights: its column and its bin columns."""
-    squares = layer.weight.pow(2).sum(0)
-    norms = squares[:n]
-    if binned:
-        norms = norms + squares[n:].view(n, -1).sum(1)
-    return norms.clamp_min(1e-12).sqrt()
-
-
 def _group_lasso_ranker_class(lam, members=None):
     """NeuralRanker with a group-lasso penalty on each feature's input weights.
 
@@ -894,10 +886,10 @@ def _group_lasso_ranker_class(lam, members=None):
             n = self._n_module_features
             penalty = 0.0
             weights = getattr(self, "_penalty_weights", None)
-            for m, (layer, binned) in enumerate(layers):
+            for m, (layer, _) in enumerate(layers):
                 if members is not None and m not in members:
                     continue
-                norms = _feature_group_norms(layer, binned, n)
+                norms = _group_norms(layer.weight, n)
                 if weights is not None:
                     norms = norms * weights
                 penalty = penalty + norms.sum()
@@ -921,49 +913,20 @@ def _scaled_init_ranker_class(scale):
     return ScaledInitRanker
 
 
-def _marginal_screen(X, y, groups, q=0.05, bins=16):
-    """Features with a marginal effect on the labels within queries.
+def _screened_group_lasso_ranker_class(lam):
+    """Group lasso on the features without a marginal effect only (round 13).
 
-    The labels minus their query's mean, grouped by ``bins`` quantile bins of
-    each feature: a one-way ANOVA F test per feature, Benjamini-Hochberg at
-    level ``q`` over the features (round 13).
+    The features of :func:`skrank.estimators._screen.screen_features`, without
+    ``feature_penalty="auto"``'s share rule.
     """
-    from scipy import stats
+    from skrank.estimators._screen import screen_features
+    from skrank.utils import QueryIndex
 
-    X = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
-    _, inv = np.unique(groups, return_inverse=True)
-    r = y - (np.bincount(inv, y) / np.bincount(inv))[inv]
-    n, p = X.shape
-    pvalues = np.ones(p)
-    total = r.sum() ** 2 / n
-    for j in range(p):
-        edges = np.unique(np.quantile(X[:, j], np.linspace(0, 1, bins + 1)[1:-1]))
-        b = np.searchsorted(edges, X[:, j], side="right")
-        counts = np.bincount(b)
-        sums = np.bincount(b, r)[counts > 0]
-        counts = counts[counts > 0]
-        k = counts.shape[0]
-        if k < 2:
-            continue
-        between = (sums**2 / counts).sum()
-        ssw = (r**2).sum() - between
-        F = ((between - total) / (k - 1)) / max(ssw / (n - k), 1e-300)
-        pvalues[j] = stats.f.sf(F, k - 1, n - k)
-    order = np.argsort(pvalues)
-    passed = pvalues[order] <= q * np.arange(1, p + 1) / p
-    keep = np.zeros(p, dtype=bool)
-    if passed.any():
-        keep[order[: np.max(np.nonzero(passed)) + 1]] = True
-    return keep
-
-
-def _screened_group_lasso_ranker_class(lam, q):
-    """Group lasso on the features that fail :func:`_marginal_screen` only."""
     base = _group_lasso_ranker_class(lam)
 
     class ScreenedGroupLassoRanker(base):
         def fit(self, X, y, groups=None, **kwargs):
-            keep = _marginal_screen(X, np.asarray(y, dtype=np.float64), groups, q)
+            keep, _ = screen_features(X, y, QueryIndex(groups))
             self._penalty_weights = torch.as_tensor(~keep, dtype=torch.float32)
             return super().fit(X, y, groups, **kwargs)
 
@@ -988,7 +951,7 @@ def _proximal_group_lasso(lam):
             with torch.no_grad():
                 for layer, binned in _first_layers(net.module_):
                     W = layer.weight
-                    norms = _feature_group_norms(layer, binned, n)
+                    norms = _group_norms(layer.weight, n)
                     factor = (1 - lr * lam / norms).clamp_min(0)
                     W[:, :n] *= factor
                     if binned:
@@ -1043,7 +1006,7 @@ def make_ranker(config, seed, groups=None):
         NeuralRanker = _mixed_loss_ranker_class(config["member_losses"])
     if config.get("screened_group_lasso") is not None:
         NeuralRanker = _screened_group_lasso_ranker_class(
-            config["screened_group_lasso"], config.get("screen_q", 0.05)
+            config["screened_group_lasso"]
         )
     if config.get("first_layer_scale"):
         NeuralRanker = _scaled_init_ranker_class(config["first_layer_scale"])
@@ -1068,7 +1031,6 @@ def make_ranker(config, seed, groups=None):
         "prox_group_lasso",
         "first_layer_scale",
         "screened_group_lasso",
-        "screen_q",
     )
     kwargs = {k: v for k, v in config.items() if k not in skip}
     # feature_penalty="auto" became a default in round 13: off unless asked

@@ -60,15 +60,30 @@ def marginal_effect_pvalues(X, y, index, n_bins=_SCREEN_BINS):
     -------
     pvalues : ndarray of shape (n_features,)
     """
+    return _column_tests(X, y, index, n_bins)[0]
+
+
+def _column_tests(X, y, index, n_bins=_SCREEN_BINS):
+    """``(pvalues, constant)`` in one pass over the columns.
+
+    ``pvalues`` as :func:`marginal_effect_pvalues`; ``constant`` marks the
+    columns with one value within every query.
+    """
     y = np.asarray(y, dtype=np.float64)
     n = y.shape[0]
     means = np.bincount(index.codes, y) / np.maximum(index.sizes, 1)
-    r = y - means[index.codes]
-    total = r.sum() ** 2 / n
+    r = y - means[index.codes]  # sums to 0: the grand mean drops out of F
     squares = float(r @ r)
     inner = np.linspace(0, 1, n_bins + 1)[1:-1]
+    starts = index.offsets[:-1][index.sizes > 0]
     pvalues = np.ones(X.shape[1])
+    constant = np.ones(X.shape[1], dtype=bool)
     for j, x in enumerate(_columns(X)):
+        if n == 0:
+            break
+        x_sorted = x[index.order]
+        low = np.minimum.reduceat(x_sorted, starts)
+        constant[j] = bool((low == np.maximum.reduceat(x_sorted, starts)).all())
         bins = np.searchsorted(np.unique(np.quantile(x, inner)), x, side="right")
         counts = np.bincount(bins)
         sums = np.bincount(bins, r)[counts > 0]
@@ -79,10 +94,10 @@ def marginal_effect_pvalues(X, y, index, n_bins=_SCREEN_BINS):
         between = float((sums**2 / counts).sum())
         within = max(squares - between, 0.0) / (n - k)
         if within <= 0:
-            pvalues[j] = 0.0 if between - total > 0 else 1.0
+            pvalues[j] = 0.0 if between > 0 else 1.0
             continue
-        pvalues[j] = stats.f.sf((between - total) / (k - 1) / within, k - 1, n - k)
-    return pvalues
+        pvalues[j] = stats.f.sf(between / (k - 1) / within, k - 1, n - k)
+    return pvalues, constant
 
 
 def benjamini_hochberg(pvalues, fdr=_SCREEN_FDR):
@@ -96,20 +111,6 @@ def benjamini_hochberg(pvalues, fdr=_SCREEN_FDR):
     return found
 
 
-def _constant_within_queries(X, index):
-    """Whether each column has one value within every query."""
-    starts = index.offsets[:-1][index.sizes > 0]
-    constant = np.ones(X.shape[1], dtype=bool)
-    if index.n_samples == 0:
-        return constant
-    for j, x in enumerate(_columns(X)):
-        x = x[index.order]
-        low = np.minimum.reduceat(x, starts)
-        high = np.maximum.reduceat(x, starts)
-        constant[j] = bool((low == high).all())
-    return constant
-
-
 def screen_features(X, y, index):
     """``(with_effect, constant)``: boolean masks over the features.
 
@@ -119,6 +120,5 @@ def screen_features(X, y, index):
     within every query (a constant column, or a query-level one such as a
     query's length): a ranking loss cannot see their marginal effect.
     """
-    return benjamini_hochberg(marginal_effect_pvalues(X, y, index)), (
-        _constant_within_queries(X, index)
-    )
+    pvalues, constant = _column_tests(X, y, index)
+    return benjamini_hochberg(pvalues), constant
