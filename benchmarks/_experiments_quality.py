@@ -693,7 +693,20 @@ CONFIGS = {
     "R13_sgl2": {"refit_min_steps": 100, "screened_group_lasso": 1e-2},
     "R13_sgl15": {"refit_min_steps": 100, "screened_group_lasso": 3e-2},
     # the round-13 defaults: D6 + feature_penalty="auto"
-    "D7": {"refit_min_steps": 100, "feature_penalty": "auto"},
+    "D7": {"refit_min_steps": 100, "feature_penalty": "auto", "anova_screen": True},
+    # round 14: an interaction stage in the screen, with and without the share
+    # rule (features that pass neither test are penalised)
+    "R14_inter": {"refit_min_steps": 100, "penalty_rule": None},
+    # the screen with a trend test beside the ANOVA (R14_trend: its prototype
+    # in the harness), the round-14 defaults
+    "D8": {"refit_min_steps": 100, "feature_penalty": "auto"},
+    # the probe's validation loss on the members' mean output
+    "R14_ensloss": {
+        "refit_min_steps": 100,
+        "feature_penalty": "auto",
+        "ensemble_valid_loss": True,
+    },
+    "R14_inter_share": {"refit_min_steps": 100, "penalty_rule": 0.5},
     "R13_curves": {
         "curves": {
             "d6": {"refit_min_steps": 100},
@@ -916,21 +929,226 @@ def _scaled_init_ranker_class(scale):
 def _screened_group_lasso_ranker_class(lam):
     """Group lasso on the features without a marginal effect only (round 13).
 
-    The features of :func:`skrank.estimators._screen.screen_features`, without
+    The features of round 13's screen (:func:`_anova_screen`), without
     ``feature_penalty="auto"``'s share rule.
     """
-    from skrank.estimators._screen import screen_features
     from skrank.utils import QueryIndex
 
     base = _group_lasso_ranker_class(lam)
 
     class ScreenedGroupLassoRanker(base):
         def fit(self, X, y, groups=None, **kwargs):
-            keep, _ = screen_features(X, y, QueryIndex(groups))
+            keep, _ = _anova_screen(X, y, QueryIndex(groups))
             self._penalty_weights = torch.as_tensor(~keep, dtype=torch.float32)
             return super().fit(X, y, groups, **kwargs)
 
     return ScreenedGroupLassoRanker
+
+
+def _interaction_pvalues(X, y, index, candidates, anchors, pvalues, n_bins=4):
+    """Round 14 prototype: each candidate's effect jointly with an anchor.
+
+    For each candidate feature j (no marginal effect) and each anchor k (a
+    feature with one; the 16 with the smallest p-values), the within-query
+    labels are grouped by the cells of j's and k's quartiles, and the cells'
+    extra explained variance over k's quartiles alone is F-tested (j's main
+    effect plus its interaction with k). Bonferroni over the anchors.
+    """
+    from scipy import stats
+
+    from skrank.estimators._screen import _columns
+
+    def quartiles(x):
+        inner = np.linspace(0, 1, n_bins + 1)[1:-1]
+        return np.searchsorted(np.unique(np.quantile(x, inner)), x, side="right")
+
+    y = np.asarray(y, dtype=np.float64)
+    n = y.shape[0]
+    r = y - (np.bincount(index.codes, y) / np.maximum(index.sizes, 1))[index.codes]
+    squares = float(r @ r)
+    anchors = np.asarray(anchors)[np.argsort(pvalues[anchors], kind="stable")[:16]]
+    columns = list(_columns(X))
+
+    def explained(codes):
+        counts = np.bincount(codes)
+        sums = np.bincount(codes, r)
+        keep = counts > 0
+        return float((sums[keep] ** 2 / counts[keep]).sum()), int(keep.sum())
+
+    anchor_bins = {k: quartiles(columns[k]) for k in anchors}
+    anchor_ss = {k: explained(b) for k, b in anchor_bins.items()}
+    out = np.ones(X.shape[1])
+    for j in candidates:
+        bins = quartiles(columns[j])
+        best = 1.0
+        for k in anchors:
+            ss, cells = explained(anchor_bins[k] * n_bins + bins)
+            df = cells - anchor_ss[k][1]
+            within = max(squares - ss, 0.0) / max(n - cells, 1)
+            if df < 1 or n <= cells or within <= 0:
+                continue
+            f = (ss - anchor_ss[k][0]) / df / within
+            best = min(best, stats.f.sf(f, df, n - cells))
+        out[j] = min(1.0, best * len(anchors))
+    return out
+
+
+def _interaction_rule_ranker_class(share):
+    """feature_penalty="auto" with the interaction stage (round 14).
+
+    Features pass on a marginal effect (the package's screen) or, failing
+    that, on the interaction test among the rest (BH at 5%). The penalty
+    goes on the features that pass neither (query-level ones included: they
+    can act only in interaction), when the share of those passing among the
+    features that vary is below ``share`` (None: always).
+    """
+    from skrank.estimators import NeuralRanker
+    from skrank.estimators import _neural_ranker as nr
+    from skrank.estimators._screen import _column_tests, benjamini_hochberg
+
+    class InteractionRuleRanker(NeuralRanker):
+        def _fit_feature_penalty(self, X, y, index):
+            self.feature_penalty_ = None
+            if self._n_module_features != X.shape[1]:
+                return
+            pvalues, constant = _column_tests(X, y, index)
+            found = benjamini_hochberg(pvalues)
+            if not found.any():
+                return
+            candidates = np.flatnonzero(~found)
+            if candidates.size:
+                anchors = np.flatnonzero(found)
+                p2 = _interaction_pvalues(X, y, index, candidates, anchors, pvalues)
+                found[candidates] = benjamini_hochberg(p2[candidates])
+            if found.all():
+                return
+            if share is not None and found[~constant].mean() >= share:
+                return
+            self.feature_penalty_ = np.where(found, 0.0, nr._AUTO_PENALTY)
+
+    return InteractionRuleRanker
+
+
+def _ensemble_valid_loss_ranker_class(base):
+    """The validation loss of the members' mean output (round 14).
+
+    The default's validation loss (and so the probe's budget) is the mean of
+    the members' losses; this one is the loss of what ``predict`` uses.
+    """
+    from skrank.estimators._neural_ranker import _n_members
+
+    class EnsembleLossRanker(base):
+        def get_loss(self, y_pred, y_true, X=None, training=False):
+            members = _n_members(self.module_)
+            if training or members == 1:
+                return super().get_loss(y_pred, y_true, X=X, training=training)
+            mean = y_pred.unflatten(-1, (members, -1)).mean(-2)
+            return self._member_loss(mean, y_true, X.mask, X.weights)
+
+    return EnsembleLossRanker
+
+
+def _anova_screen(X, y, index):
+    """Round 13's screen_features: the ANOVA alone, without the trend test."""
+    from skrank.estimators._screen import _SCREEN_BINS, _bin_tests, benjamini_hochberg
+
+    anova, _, constant = _bin_tests(X, y, index, _SCREEN_BINS)
+    return benjamini_hochberg(anova), constant
+
+
+def _anova_screen_ranker_class(base):
+    """feature_penalty="auto" with round 13's screen: the ANOVA alone.
+
+    Round 14 added the trend test to the package's screen; D7 and the round-13
+    configurations reproduce with this.
+    """
+    from unittest import mock
+
+    from skrank.estimators import _neural_ranker as nr
+
+    class AnovaScreenRanker(base):
+        def _fit_feature_penalty(self, X, y, index):
+            with mock.patch.object(nr, "screen_features", _anova_screen):
+                super()._fit_feature_penalty(X, y, index)
+
+    return AnovaScreenRanker
+
+
+def _ensemble_valid_loss_ranker_class(base):
+    """The validation loss of the members' mean output (round 14).
+
+    The default's validation loss (and so the probe's budget) is the mean of
+    the members' losses; this one is the loss of what ``predict`` uses.
+    """
+    from skrank.estimators._neural_ranker import _n_members
+
+    class EnsembleLossRanker(base):
+        def get_loss(self, y_pred, y_true, X=None, training=False):
+            members = _n_members(self.module_)
+            if training or members == 1:
+                return super().get_loss(y_pred, y_true, X=X, training=training)
+            mean = y_pred.unflatten(-1, (members, -1)).mean(-2)
+            return self._member_loss(mean, y_true, X.mask, X.weights)
+
+    return EnsembleLossRanker
+
+
+def _trend_pvalues(X, y, index, n_bins=16):
+    """Round 14 prototype: each feature's linear trend within queries.
+
+    The slope of the within-query labels on the feature's quantile-bin
+    number (centred within queries), t-tested with n - n_queries - 1
+    degrees of freedom: one degree of freedom where the ANOVA spends up to
+    15, so more power for monotone effects; rank-based like the ANOVA.
+    """
+    from scipy import stats
+
+    from skrank.estimators._screen import _columns
+
+    y = np.asarray(y, dtype=np.float64)
+    n = y.shape[0]
+    sizes = np.maximum(index.sizes, 1)
+    r = y - (np.bincount(index.codes, y) / sizes)[index.codes]
+    df = n - int((index.sizes > 0).sum()) - 1
+    inner = np.linspace(0, 1, n_bins + 1)[1:-1]
+    out = np.ones(X.shape[1])
+    for j, x in enumerate(_columns(X)):
+        u = np.searchsorted(np.unique(np.quantile(x, inner)), x, side="right")
+        u = u - (np.bincount(index.codes, u) / sizes)[index.codes]
+        uu = float(u @ u)
+        rr = float(r @ r)
+        if uu <= 0 or rr <= 0 or df < 1:
+            continue
+        rho = float(r @ u) / np.sqrt(uu * rr)
+        t = rho * np.sqrt(df / max(1.0 - rho**2, 1e-300))
+        out[j] = 2 * stats.t.sf(abs(t), df)
+    return out
+
+
+def _trend_rule_ranker_class():
+    """feature_penalty="auto" with the trend test added (round 14).
+
+    A feature passes on the Bonferroni combination of the ANOVA and the trend
+    test, ``min(1, 2 min(p_anova, p_trend))``, BH at 5%; the share rule and
+    the strength are the default's.
+    """
+    from skrank.estimators import NeuralRanker
+    from skrank.estimators import _neural_ranker as nr
+    from skrank.estimators._screen import _column_tests, benjamini_hochberg
+
+    class TrendRuleRanker(NeuralRanker):
+        def _fit_feature_penalty(self, X, y, index):
+            self.feature_penalty_ = None
+            if self._n_module_features != X.shape[1]:
+                return
+            pvalues, constant = _column_tests(X, y, index)
+            trend = _trend_pvalues(X, y, index)
+            found = benjamini_hochberg(np.minimum(1.0, 2 * np.minimum(pvalues, trend)))
+            if not found.any() or found[~constant].mean() >= nr._AUTO_PENALTY_SHARE:
+                return
+            self.feature_penalty_ = np.where(found, 0.0, nr._AUTO_PENALTY)
+
+    return TrendRuleRanker
 
 
 def _proximal_group_lasso(lam):
@@ -1008,6 +1226,12 @@ def make_ranker(config, seed, groups=None):
         NeuralRanker = _screened_group_lasso_ranker_class(
             config["screened_group_lasso"]
         )
+    if "penalty_rule" in config:
+        NeuralRanker = _interaction_rule_ranker_class(config["penalty_rule"])
+    if config.get("anova_screen"):
+        NeuralRanker = _anova_screen_ranker_class(NeuralRanker)
+    if config.get("ensemble_valid_loss"):
+        NeuralRanker = _ensemble_valid_loss_ranker_class(NeuralRanker)
     if config.get("first_layer_scale"):
         NeuralRanker = _scaled_init_ranker_class(config["first_layer_scale"])
     from skrank.estimators import _neural_ranker
@@ -1031,6 +1255,9 @@ def make_ranker(config, seed, groups=None):
         "prox_group_lasso",
         "first_layer_scale",
         "screened_group_lasso",
+        "penalty_rule",
+        "ensemble_valid_loss",
+        "anova_screen",
     )
     kwargs = {k: v for k, v in config.items() if k not in skip}
     # feature_penalty="auto" became a default in round 13: off unless asked

@@ -307,8 +307,9 @@ class NeuralRanker(NeuralNet):
         tree ensemble, is not robust to uninformative features. A float is
         :math:`\lambda` for every feature; None or 0 adds nothing.
         ``"auto"`` tests each feature for a marginal effect on the labels
-        within queries (:math:`F` tests over its quantile bins,
-        Benjamini-Hochberg at a 5% false discovery rate), and when fewer
+        within queries (an :math:`F` test and a trend test over its
+        quantile bins, Benjamini-Hochberg at a 5% false discovery rate), and
+        when fewer
         than half of the features that vary within queries have one (but at
         least one does), penalises the others with :math:`\lambda = 0.01`
         and the ones with an effect not at all. When most features have an

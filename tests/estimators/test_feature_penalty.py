@@ -15,6 +15,7 @@ from skrank.estimators import (
     save_ranker,
 )
 from skrank.estimators._screen import (
+    _bin_tests,
     benjamini_hochberg,
     marginal_effect_pvalues,
     screen_features,
@@ -74,15 +75,36 @@ def test_a_query_level_feature_has_no_effect_within_queries():
     assert marginal_effect_pvalues(X, y, QueryIndex(g))[0] == 1.0
 
 
-def test_the_pvalue_is_the_anova_f_test_of_the_bins():
+def test_the_pvalue_combines_the_anova_and_the_trend_test_of_the_bins():
     rng = np.random.default_rng(2)
     g = np.repeat(np.arange(30), 10)
     x = rng.integers(0, 4, size=g.shape[0]).astype(float)  # 4 bins, ties
     y = np.clip(x + rng.normal(size=x.shape), 0, 4).round()
     r = y - (np.bincount(g, y) / np.bincount(g))[g]
+    anova, trend, _ = _bin_tests(x[:, None], y, QueryIndex(g), 16)
     expected = stats.f_oneway(*(r[x == v] for v in np.unique(x))).pvalue
+    np.testing.assert_allclose(anova[0], expected, rtol=1e-9)
+    # the trend: least squares of y on the bin number and one dummy per query
+    design = np.column_stack([x, g[:, None] == np.arange(30)])
+    coef, residual, *_ = np.linalg.lstsq(design, y, rcond=None)
+    df = y.shape[0] - 31
+    covariance = residual[0] / df * np.linalg.inv(design.T @ design)
+    t = coef[0] / np.sqrt(covariance[0, 0])
+    np.testing.assert_allclose(trend[0], 2 * stats.t.sf(abs(t), df), rtol=1e-9)
     p = marginal_effect_pvalues(x[:, None], y, QueryIndex(g))[0]
-    np.testing.assert_allclose(p, expected, rtol=1e-9)
+    assert p == min(1.0, 2 * min(anova[0], trend[0]))
+
+
+def test_the_trend_test_sees_weak_monotone_effects_the_anova_misses():
+    # a weak linear effect: 15 degrees of freedom dilute it, one does not
+    rng = np.random.default_rng(4)
+    n_queries, size = 40, 20
+    x = rng.normal(size=n_queries * size)
+    g = np.repeat(np.arange(n_queries), size)
+    y = np.digitize(0.2 * x + rng.normal(size=x.shape), [0.0, 1.0]).astype(float)
+    anova = _bin_tests(x[:, None], y, QueryIndex(g), 16)[0]
+    assert anova[0] > 0.05
+    assert marginal_effect_pvalues(x[:, None], y, QueryIndex(g))[0] < 0.01
 
 
 def test_benjamini_hochberg_is_step_up():
