@@ -700,6 +700,19 @@ CONFIGS = {
     # the screen with a trend test beside the ANOVA (R14_trend: its prototype
     # in the harness), the round-14 defaults
     "D8": {"refit_min_steps": 100, "feature_penalty": "auto"},
+    # on D8: one network instead of five
+    "R14_m1": {
+        "refit_min_steps": 100,
+        "feature_penalty": "auto",
+        "module__n_members": 1,
+    },
+    # on D8: the interaction stage without the share rule; the strength 3e-2
+    "R14_trend_inter": {"refit_min_steps": 100, "penalty_rule": None, "trend": True},
+    "R14_trend_3e2": {
+        "refit_min_steps": 100,
+        "feature_penalty": "auto",
+        "auto_strength": 3e-2,
+    },
     # the probe's validation loss on the members' mean output
     "R14_ensloss": {
         "refit_min_steps": 100,
@@ -993,7 +1006,7 @@ def _interaction_pvalues(X, y, index, candidates, anchors, pvalues, n_bins=4):
     return out
 
 
-def _interaction_rule_ranker_class(share):
+def _interaction_rule_ranker_class(share, trend=False):
     """feature_penalty="auto" with the interaction stage (round 14).
 
     Features pass on a marginal effect (the package's screen) or, failing
@@ -1004,14 +1017,21 @@ def _interaction_rule_ranker_class(share):
     """
     from skrank.estimators import NeuralRanker
     from skrank.estimators import _neural_ranker as nr
-    from skrank.estimators._screen import _column_tests, benjamini_hochberg
+    from skrank.estimators._screen import (
+        _SCREEN_BINS,
+        _bin_tests,
+        _column_tests,
+        benjamini_hochberg,
+    )
 
     class InteractionRuleRanker(NeuralRanker):
         def _fit_feature_penalty(self, X, y, index):
             self.feature_penalty_ = None
             if self._n_module_features != X.shape[1]:
                 return
-            pvalues, constant = _column_tests(X, y, index)
+            anova, _, constant = _bin_tests(X, y, index, _SCREEN_BINS)
+            # R14_inter ran on round 13's screen, the ANOVA alone
+            pvalues = _column_tests(X, y, index)[0] if trend else anova
             found = benjamini_hochberg(pvalues)
             if not found.any():
                 return
@@ -1054,6 +1074,20 @@ def _anova_screen(X, y, index):
 
     anova, _, constant = _bin_tests(X, y, index, _SCREEN_BINS)
     return benjamini_hochberg(anova), constant
+
+
+def _auto_strength_ranker_class(base, strength):
+    """feature_penalty="auto" with another strength where the rule fires."""
+    from unittest import mock
+
+    from skrank.estimators import _neural_ranker as nr
+
+    class AutoStrengthRanker(base):
+        def _fit_feature_penalty(self, X, y, index):
+            with mock.patch.object(nr, "_AUTO_PENALTY", strength):
+                super()._fit_feature_penalty(X, y, index)
+
+    return AutoStrengthRanker
 
 
 def _anova_screen_ranker_class(base):
@@ -1227,9 +1261,15 @@ def make_ranker(config, seed, groups=None):
             config["screened_group_lasso"]
         )
     if "penalty_rule" in config:
-        NeuralRanker = _interaction_rule_ranker_class(config["penalty_rule"])
+        NeuralRanker = _interaction_rule_ranker_class(
+            config["penalty_rule"], config.get("trend", False)
+        )
     if config.get("anova_screen"):
         NeuralRanker = _anova_screen_ranker_class(NeuralRanker)
+    if config.get("auto_strength"):
+        NeuralRanker = _auto_strength_ranker_class(
+            NeuralRanker, config["auto_strength"]
+        )
     if config.get("ensemble_valid_loss"):
         NeuralRanker = _ensemble_valid_loss_ranker_class(NeuralRanker)
     if config.get("first_layer_scale"):
@@ -1258,6 +1298,8 @@ def make_ranker(config, seed, groups=None):
         "penalty_rule",
         "ensemble_valid_loss",
         "anova_screen",
+        "trend",
+        "auto_strength",
     )
     kwargs = {k: v for k, v in config.items() if k not in skip}
     # feature_penalty="auto" became a default in round 13: off unless asked
