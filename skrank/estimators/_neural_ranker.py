@@ -309,9 +309,8 @@ class NeuralRanker(NeuralNet):
         ``"auto"`` tests each feature for a marginal effect on the labels
         within queries (an :math:`F` test and a trend test over its
         quantile bins, Benjamini-Hochberg at a 5% false discovery rate), and
-        when fewer
-        than half of the features that vary within queries have one (but at
-        least one does), penalises the others with :math:`\lambda = 0.01`
+        when fewer than half of the features that vary within queries have
+        one (but at least one does), penalises the others with :math:`\lambda = 0.01`
         and the ones with an effect not at all. When most features have an
         effect (curated features, such as LETOR's), the few without one more
         likely act in interaction with others than not at all, and
