@@ -733,6 +733,17 @@ CONFIGS = {
         "feature_penalty": "auto",
         "informative_lists": True,
     },
+    # round 15: the probe's patience at least 100 / 200 optimiser steps
+    "R15_pat100": {
+        "refit_min_steps": 100,
+        "feature_penalty": "auto",
+        "patience_steps": 100,
+    },
+    "R15_pat200": {
+        "refit_min_steps": 100,
+        "feature_penalty": "auto",
+        "patience_steps": 200,
+    },
     # round 15: the latent-cross scorer (a recipe: predict needs groups)
     "R15_attn": {
         "refit_min_steps": 100,
@@ -1123,6 +1134,45 @@ def _probe_blend_ranker_class(base, weight):
     return ProbeBlendRanker
 
 
+def _patience_steps_ranker_class(base, steps):
+    """The probe's patience: at least ``steps`` optimiser steps (round 15).
+
+    The default's patience is 10 epochs whatever an epoch is. With a few
+    short lists an epoch is 3-4 steps, and the loss on a few held-out lists
+    can stop the probe at a spurious minimum 30 steps in; with a floor in
+    steps, the probe waits as long in steps as on larger data.
+    """
+    import math
+
+    from skrank.estimators._neural_ranker import (
+        _AUTO_PROBE_FRACTION,
+        _resolve_batch_size,
+    )
+    from skrank.utils import QueryIndex
+
+    class PatienceStepsRanker(base):
+        def _probe_epochs(self, X, y, groups, sample_weight, eval_set, n_queries):
+            batch = _resolve_batch_size(self.batch_size, QueryIndex(groups, X.shape[0]))
+            held = (
+                0
+                if eval_set is not None
+                else math.ceil(
+                    (self.validation_fraction or _AUTO_PROBE_FRACTION) * n_queries
+                )
+            )
+            per_epoch = max(1, math.ceil((n_queries - held) / batch))
+            patience = self.patience
+            self.patience = max(patience, math.ceil(steps / per_epoch))
+            try:
+                return super()._probe_epochs(
+                    X, y, groups, sample_weight, eval_set, n_queries
+                )
+            finally:
+                self.patience = patience
+
+    return PatienceStepsRanker
+
+
 def _anova_screen(X, y, index):
     """Round 13's screen_features: the ANOVA alone, without the trend test."""
     from skrank.estimators._screen import _SCREEN_BINS, _bin_tests, benjamini_hochberg
@@ -1270,6 +1320,10 @@ def make_ranker(config, seed, groups=None):
         )
     if config.get("ensemble_valid_loss"):
         NeuralRanker = _ensemble_valid_loss_ranker_class(NeuralRanker)
+    if config.get("patience_steps"):
+        NeuralRanker = _patience_steps_ranker_class(
+            NeuralRanker, config["patience_steps"]
+        )
     if config.get("probe_blend"):
         NeuralRanker = _probe_blend_ranker_class(NeuralRanker, config["probe_blend"])
     if config.get("first_layer_scale"):
@@ -1302,6 +1356,7 @@ def make_ranker(config, seed, groups=None):
         "auto_strength",
         "probe_blend",
         "informative_lists",
+        "patience_steps",
     )
     kwargs = {k: v for k, v in config.items() if k not in skip}
     # feature_penalty="auto" became a default in round 13: off unless asked

@@ -1109,10 +1109,11 @@ class NeuralRanker(NeuralNet):
             return _AUTO_FALLBACK_EPOCHS
         best = int(np.nanargmin(np.where(np.isfinite(losses), losses, np.nan))) + 1
         self.probe_best_epoch_ = best
-        # the refit's batches an epoch: the probe's where the refit keeps its
-        # split, else those of every query (the batch size follows one rule)
+        # the refit's training batches an epoch: the probe's where the refit
+        # keeps its split (history's "batches" also lists the validation
+        # ones), else those of every query (one batch size rule)
         if split:
-            batches = len(probe.history[-1, "batches"])
+            batches = probe.history[-1, "train_batch_count"]
         else:
             batches = math.ceil(n_queries / probe.batch_size_)
         floor = math.ceil(_AUTO_MIN_STEPS / batches)

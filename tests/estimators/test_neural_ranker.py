@@ -1047,9 +1047,25 @@ def test_auto_epochs_probe_uses_the_validation_fraction():
     ranker = NeuralRanker(**{**AUTO, "validation_fraction": 0.3}).fit(X, y, g)
     assert ranker.probe_best_epoch_ >= 1
     assert len(ranker.history) == ranker.max_epochs_
-    # the 100-step floor counts the batches of the queries trained on
-    assert ranker.max_epochs_ * len(ranker.history[-1, "batches"]) >= 100
+    # the 100-step floor counts the training batches, not the validation
+    # ones: 21 training queries, 8 a batch
+    assert ranker.history[-1, "train_batch_count"] == 3
+    assert ranker.max_epochs_ >= math.ceil(100 / 3)
     assert "valid_ndcg" in ranker.history[-1]  # the split is kept, as asked
+
+
+def test_auto_epochs_refit_floor_counts_training_batches():
+    # with a kept split an epoch records 3 training and 2 validation batches
+    # (21 and 9 queries, 8 a batch); the 100-step floor counts the 3. Noise
+    # labels and a large lr make the probe's loss bottom out early
+    X, y, g = make_data(n_queries=30)
+    y = np.random.default_rng(0).integers(0, 4, size=y.shape).astype(float)
+    params = {**AUTO, "validation_fraction": 0.3, "lr": 0.1}
+    ranker = NeuralRanker(**params).fit(X, y, g)
+    assert ranker.history[-1, "train_batch_count"] == 3
+    assert len(ranker.history[-1, "batches"]) == 5
+    assert round(1.5 * ranker.probe_best_epoch_) < math.ceil(100 / 3)
+    assert ranker.max_epochs_ == math.ceil(100 / 3)
 
 
 def test_auto_epochs_without_a_probe():
