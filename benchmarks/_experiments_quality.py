@@ -744,6 +744,12 @@ CONFIGS = {
         "feature_penalty": "auto",
         "patience_steps": 200,
     },
+    # round 15: the probe's best epoch on a 3-epoch moving average of its loss
+    "R15_smooth1": {
+        "refit_min_steps": 100,
+        "feature_penalty": "auto",
+        "smooth_probe": 1,
+    },
     # round 15: the latent-cross scorer (a recipe: predict needs groups)
     "R15_attn": {
         "refit_min_steps": 100,
@@ -1173,6 +1179,34 @@ def _patience_steps_ranker_class(base, steps):
     return PatienceStepsRanker
 
 
+def _smoothed_probe_ranker_class(base, half_width):
+    """The probe's best epoch on a moving average of its loss (round 15).
+
+    The argmin of the held-out loss of a few lists lands on noise; the mean
+    over the epochs ``i - half_width .. i + half_width`` (those that exist)
+    is steadier. Harness only: numpy's nanargmin is patched while the probe
+    chooses its epoch.
+    """
+    from unittest import mock
+
+    argmin = np.nanargmin
+
+    def smoothed_argmin(values):
+        values = np.asarray(values, dtype=np.float64)
+        means = [
+            np.nanmean(values[max(0, i - half_width) : i + half_width + 1])
+            for i in range(len(values))
+        ]
+        return argmin(np.asarray(means))
+
+    class SmoothedProbeRanker(base):
+        def _probe_epochs(self, *args):
+            with mock.patch.object(np, "nanargmin", smoothed_argmin):
+                return super()._probe_epochs(*args)
+
+    return SmoothedProbeRanker
+
+
 def _anova_screen(X, y, index):
     """Round 13's screen_features: the ANOVA alone, without the trend test."""
     from skrank.estimators._screen import _SCREEN_BINS, _bin_tests, benjamini_hochberg
@@ -1324,6 +1358,10 @@ def make_ranker(config, seed, groups=None):
         NeuralRanker = _patience_steps_ranker_class(
             NeuralRanker, config["patience_steps"]
         )
+    if config.get("smooth_probe"):
+        NeuralRanker = _smoothed_probe_ranker_class(
+            NeuralRanker, config["smooth_probe"]
+        )
     if config.get("probe_blend"):
         NeuralRanker = _probe_blend_ranker_class(NeuralRanker, config["probe_blend"])
     if config.get("first_layer_scale"):
@@ -1357,6 +1395,7 @@ def make_ranker(config, seed, groups=None):
         "probe_blend",
         "informative_lists",
         "patience_steps",
+        "smooth_probe",
     )
     kwargs = {k: v for k, v in config.items() if k not in skip}
     # feature_penalty="auto" became a default in round 13: off unless asked
