@@ -1215,36 +1215,23 @@ def _anova_screen(X, y, index):
     return benjamini_hochberg(anova), constant
 
 
-def _auto_strength_ranker_class(base, strength):
-    """feature_penalty="auto" with another strength where the rule fires."""
-    from unittest import mock
+def _penalty_patched_ranker_class(base, name, value):
+    """feature_penalty="auto" with ``_neural_ranker.<name>`` set to ``value``.
 
-    from skrank.estimators import _neural_ranker as nr
-
-    class AutoStrengthRanker(base):
-        def _fit_feature_penalty(self, X, y, index):
-            with mock.patch.object(nr, "_AUTO_PENALTY", strength):
-                super()._fit_feature_penalty(X, y, index)
-
-    return AutoStrengthRanker
-
-
-def _anova_screen_ranker_class(base):
-    """feature_penalty="auto" with round 13's screen: the ANOVA alone.
-
-    Round 14 added the trend test to the package's screen; D7 and the round-13
-    configurations reproduce with this.
+    ``_AUTO_PENALTY``: another strength where the rule fires (round 14).
+    ``screen_features``: another screen, e.g. ``_anova_screen``, round 13's
+    ANOVA alone, with which D7 and the round-13 configurations reproduce.
     """
     from unittest import mock
 
     from skrank.estimators import _neural_ranker as nr
 
-    class AnovaScreenRanker(base):
+    class PenaltyPatchedRanker(base):
         def _fit_feature_penalty(self, X, y, index):
-            with mock.patch.object(nr, "screen_features", _anova_screen):
+            with mock.patch.object(nr, name, value):
                 super()._fit_feature_penalty(X, y, index)
 
-    return AnovaScreenRanker
+    return PenaltyPatchedRanker
 
 
 def _proximal_group_lasso(lam):
@@ -1347,10 +1334,12 @@ def make_ranker(config, seed, groups=None):
             config["penalty_rule"], config.get("trend", False)
         )
     if config.get("anova_screen"):
-        NeuralRanker = _anova_screen_ranker_class(NeuralRanker)
+        NeuralRanker = _penalty_patched_ranker_class(
+            NeuralRanker, "screen_features", _anova_screen
+        )
     if config.get("auto_strength"):
-        NeuralRanker = _auto_strength_ranker_class(
-            NeuralRanker, config["auto_strength"]
+        NeuralRanker = _penalty_patched_ranker_class(
+            NeuralRanker, "_AUTO_PENALTY", config["auto_strength"]
         )
     if config.get("ensemble_valid_loss"):
         NeuralRanker = _ensemble_valid_loss_ranker_class(NeuralRanker)

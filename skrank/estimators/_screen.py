@@ -95,7 +95,11 @@ def _bin_tests(X, y, index, n_bins):
     y = np.asarray(y, dtype=np.float64)
     n = y.shape[0]
     sizes = np.maximum(index.sizes, 1)
-    r = y - (np.bincount(index.codes, y) / sizes)[index.codes]
+
+    def centred(v):  # minus the mean of its query
+        return v - (np.bincount(index.codes, v) / sizes)[index.codes]
+
+    r = centred(y)
     squares = float(r @ r)  # r sums to 0: the grand mean drops out of F
     slope_df = n - int((index.sizes > 0).sum()) - 1
     inner = np.linspace(0, 1, n_bins + 1)[1:-1]
@@ -111,8 +115,7 @@ def _bin_tests(X, y, index, n_bins):
         constant[j] = bool((low == np.maximum.reduceat(x_sorted, starts)).all())
         bins = np.searchsorted(np.unique(np.quantile(x, inner)), x, side="right")
         anova[j] = _anova_pvalue(bins, r, squares)
-        u = bins - (np.bincount(index.codes, bins) / sizes)[index.codes]
-        trend[j] = _slope_pvalue(u, r, squares, slope_df)
+        trend[j] = _slope_pvalue(centred(bins), r, squares, slope_df)
     return anova, trend, constant
 
 
