@@ -756,6 +756,32 @@ CONFIGS = {
         "feature_penalty": "auto",
         "module": "attention",
     },
+    # round 16: ListNet's target on labels rescaled to [0, 2] / [0, 3]
+    "R16_range2": {
+        "refit_min_steps": 100,
+        "feature_penalty": "auto",
+        "label_range": 2.0,
+    },
+    "R16_range15": {
+        "refit_min_steps": 100,
+        "feature_penalty": "auto",
+        "label_range": 1.5,
+    },
+    # round 16: the same, each list's own labels (no state: the span of a
+    # list's labels, not of the training set's)
+    "R16_list2": {
+        "refit_min_steps": 100,
+        "feature_penalty": "auto",
+        "list_range": 2.0,
+    },
+    # the round-16 defaults: D8 with ListNet(label_span=2.0), the package's
+    # form of R16_list2 (rows fitted before the change are R16_list2's)
+    "D9": {"refit_min_steps": 100, "feature_penalty": "auto", "label_span": 2.0},
+    "R16_range3": {
+        "refit_min_steps": 100,
+        "feature_penalty": "auto",
+        "label_range": 3.0,
+    },
     "R13_curves": {
         "curves": {
             "d6": {"refit_min_steps": 100},
@@ -1267,9 +1293,53 @@ def _label_scaled_listnet(scale):
 
     class ScaledListNet(ListNet):
         def per_list(self, scores, labels, mask):
-            return super().per_list(scores, labels * scale, mask)
+            return super().per_list(scores, labels * self.scale, mask)
 
-    return ScaledListNet()
+    loss = ScaledListNet()
+    loss.scale = scale
+    return loss
+
+
+def _label_range_ranker_class(base, span):
+    """ListNet's target on labels rescaled to ``[0, span]`` (round 16).
+
+    The softmax target ``e^{y_i} / sum_j e^{y_j}`` depends on the label
+    scale: with grades 0-4 the top grade outweighs grade 2 by ``e^2``, with
+    grades 0-2 by ``e``. Rescaling by ``span / (max y - min y)`` of the
+    training labels makes the target's sharpness independent of the number
+    of grades; ``span=2`` leaves labels 0-2 (MQ2008) unchanged.
+    """
+
+    class LabelRangeRanker(base):
+        def fit(self, X, y, groups=None, **fit_params):
+            y_arr = np.asarray(y, dtype=np.float64)
+            width = float(y_arr.max() - y_arr.min())
+            self.loss.scale = span / width if width > 0 else 1.0
+            return super().fit(X, y, groups, **fit_params)
+
+    return LabelRangeRanker
+
+
+def _list_range_listnet(span):
+    """ListNet whose target is on each list's labels scaled to span <= ``span``.
+
+    Per list: ``softmax(y / T)`` with ``T = max(1, (max y - min y) / span)``
+    over the list's real documents, so the target gives the best document at
+    most ``e^span`` times the weight of the worst (round 16). Lists whose
+    labels span at most ``span`` (every list of labels 0-2 for span 2) keep
+    the plain softmax target.
+    """
+    from skrank.losses import ListNet
+
+    class ListRangeListNet(ListNet):
+        def per_list(self, scores, labels, mask):
+            inf = torch.finfo(labels.dtype).max
+            top = labels.masked_fill(~mask, -inf).amax(dim=-1, keepdim=True)
+            bottom = labels.masked_fill(~mask, inf).amin(dim=-1, keepdim=True)
+            t = ((top - bottom) / span).clamp(min=1.0)
+            return super().per_list(scores, labels / t, mask)
+
+    return ListRangeListNet()
 
 
 def _informative_listnet():
@@ -1351,6 +1421,8 @@ def make_ranker(config, seed, groups=None):
         NeuralRanker = _smoothed_probe_ranker_class(
             NeuralRanker, config["smooth_probe"]
         )
+    if config.get("label_range"):
+        NeuralRanker = _label_range_ranker_class(NeuralRanker, config["label_range"])
     if config.get("probe_blend"):
         NeuralRanker = _probe_blend_ranker_class(NeuralRanker, config["probe_blend"])
     if config.get("first_layer_scale"):
@@ -1385,6 +1457,9 @@ def make_ranker(config, seed, groups=None):
         "informative_lists",
         "patience_steps",
         "smooth_probe",
+        "label_range",
+        "list_range",
+        "label_span",
     )
     kwargs = {k: v for k, v in config.items() if k not in skip}
     # feature_penalty="auto" became a default in round 13: off unless asked
@@ -1409,12 +1484,20 @@ def make_ranker(config, seed, groups=None):
         ]
     if config.get("informative_lists"):
         kwargs["loss"] = _informative_listnet()
+    if "label_range" in config:
+        kwargs["loss"] = _label_scaled_listnet(1.0)  # the scale set by fit
+    if "list_range" in config:
+        kwargs["loss"] = _list_range_listnet(config["list_range"])
     if "label_scale" in config:
         kwargs["loss"] = _label_scaled_listnet(config["label_scale"])
     if "plus_lambdaloss" in config:
         from skrank.losses import LambdaLoss, ListNet
 
         kwargs["loss"] = ListNet() + config["plus_lambdaloss"] * LambdaLoss()
+    # ListNet(label_span=2.0) became a default in round 16: off unless asked
+    # for, so that the configurations of the earlier rounds reproduce
+    if "loss" not in kwargs:
+        kwargs["loss__label_span"] = config.get("label_span")
     if kwargs.get("input_transform") == "scale_only":
         from sklearn.preprocessing import StandardScaler
 

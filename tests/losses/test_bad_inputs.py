@@ -61,6 +61,7 @@ BAD_PARAMETERS = [
     (LambdaLoss, {"gain": "linear2"}, "must be a str among"),
     (ListNet, {"target": "max"}, "must be a str among"),
     (ListNet, {"form": "js"}, "must be a str among"),
+    (ListNet, {"label_span": 0}, "must be a float in the range (0.0, inf) or None"),
     (ListNet, {"reduction": None}, "must be a str among"),
     (ListMLE, {"k": 0}, "must be an int in the range [1, inf) or None"),
     (ListMLE, {"ties": "first"}, "must be a str among"),

@@ -76,15 +76,18 @@ def _idcg(ys, kind="exponential", k=None):
     return sum(gains[i] * _disc(i) for i in range(n))
 
 
-def ref_listnet(scores, labels, mask, target="softmax", form="cross_entropy"):
+def ref_listnet(
+    scores, labels, mask, target="softmax", form="cross_entropy", label_span=2.0
+):
     out = []
     for s, y in _lists(scores, labels, mask):
         if len(s) < 2:
             out.append(None)
             continue
         if target == "softmax":
-            z = sum(math.exp(v) for v in y)
-            p = [math.exp(v) / z for v in y]
+            t = 1.0 if label_span is None else max(1.0, (max(y) - min(y)) / label_span)
+            z = sum(math.exp(v / t) for v in y)
+            p = [math.exp(v / t) / z for v in y]
         else:
             w = [_gain(v, "linear" if target == "linear" else "exponential") for v in y]
             if sum(w) == 0:
@@ -178,6 +181,12 @@ def ref_neuralndcg(
 REFERENCES = [
     (ListNet(), ref_listnet, {}),
     (ListNet(form="kl"), ref_listnet, {"form": "kl"}),
+    (ListNet(label_span=None), ref_listnet, {"label_span": None}),
+    (
+        ListNet(label_span=1.0, form="kl"),
+        ref_listnet,
+        {"label_span": 1.0, "form": "kl"},
+    ),
     (ListNet(target="linear"), ref_listnet, {"target": "linear"}),
     (
         ListNet(target="exponential", form="kl"),
@@ -228,6 +237,37 @@ def test_listnet_hand_values():
     assert kl == pytest.approx(math.log(2.0) - entropy, rel=1e-6)
     # a perfect fit of the softmax target has KL 0
     assert ListNet(form="kl")(labels, labels).item() == pytest.approx(0.0, abs=1e-7)
+
+
+def test_listnet_label_span_hand_values():
+    scores = torch.zeros(1, 2, dtype=torch.float64)
+
+    def kl(loss, labels):
+        return loss(scores, torch.tensor([labels], dtype=torch.float64)).item()
+
+    def expected(gap):  # KL from uniform scores to a two-document target
+        p = 1.0 / (1.0 + math.exp(-gap))
+        return math.log(2.0) + p * math.log(p) + (1 - p) * math.log(1 - p)
+
+    # grades 0-4: the labels are halved, the target is e^2 : 1
+    assert kl(ListNet(form="kl"), [4.0, 0.0]) == pytest.approx(expected(2.0))
+    assert kl(ListNet(form="kl", label_span=None), [4.0, 0.0]) == pytest.approx(
+        expected(4.0)
+    )
+    assert kl(ListNet(form="kl", label_span=1.0), [4.0, 1.0]) == pytest.approx(
+        expected(1.0)
+    )
+    # a span within label_span is left as it is, bit for bit
+    g = torch.Generator().manual_seed(3)
+    s = torch.randn(6, 9, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 3, (6, 9), generator=g).to(torch.float64)
+    assert ListNet()(s, y).item() == ListNet(label_span=None)(s, y).item()
+    # padding does not widen the span
+    mask = torch.ones(6, 9, dtype=torch.bool)
+    mask[:, -1] = False
+    y_pad = y.clone()
+    y_pad[:, -1] = 40.0
+    assert ListNet()(s, y_pad, mask).item() == ListNet()(s, y, mask).item()
 
 
 def test_listmle_hand_values():
