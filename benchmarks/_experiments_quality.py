@@ -768,14 +768,14 @@ CONFIGS = {
         "label_range": 1.5,
     },
     # round 16: the same, each list's own labels (no state: the span of a
-    # list's labels, not of the training set's)
+    # list's labels, not of the training set's): ListNet(label_span=2.0),
+    # prototyped in the harness, then the package's (identical rows)
     "R16_list2": {
         "refit_min_steps": 100,
         "feature_penalty": "auto",
-        "list_range": 2.0,
+        "label_span": 2.0,
     },
-    # the round-16 defaults: D8 with ListNet(label_span=2.0), the package's
-    # form of R16_list2 (rows fitted before the change are R16_list2's)
+    # the round-16 defaults: D8 with ListNet(label_span=2.0), as R16_list2
     "D9": {"refit_min_steps": 100, "feature_penalty": "auto", "label_span": 2.0},
     "R16_range3": {
         "refit_min_steps": 100,
@@ -1320,28 +1320,6 @@ def _label_range_ranker_class(base, span):
     return LabelRangeRanker
 
 
-def _list_range_listnet(span):
-    """ListNet whose target is on each list's labels scaled to span <= ``span``.
-
-    Per list: ``softmax(y / T)`` with ``T = max(1, (max y - min y) / span)``
-    over the list's real documents, so the target gives the best document at
-    most ``e^span`` times the weight of the worst (round 16). Lists whose
-    labels span at most ``span`` (every list of labels 0-2 for span 2) keep
-    the plain softmax target.
-    """
-    from skrank.losses import ListNet
-
-    class ListRangeListNet(ListNet):
-        def per_list(self, scores, labels, mask):
-            inf = torch.finfo(labels.dtype).max
-            top = labels.masked_fill(~mask, -inf).amax(dim=-1, keepdim=True)
-            bottom = labels.masked_fill(~mask, inf).amin(dim=-1, keepdim=True)
-            t = ((top - bottom) / span).clamp(min=1.0)
-            return super().per_list(scores, labels / t, mask)
-
-    return ListRangeListNet()
-
-
 def _informative_listnet():
     """ListNet without the lists whose labels are all equal (round 15).
 
@@ -1458,7 +1436,6 @@ def make_ranker(config, seed, groups=None):
         "patience_steps",
         "smooth_probe",
         "label_range",
-        "list_range",
         "label_span",
     )
     kwargs = {k: v for k, v in config.items() if k not in skip}
@@ -1486,8 +1463,6 @@ def make_ranker(config, seed, groups=None):
         kwargs["loss"] = _informative_listnet()
     if "label_range" in config:
         kwargs["loss"] = _label_scaled_listnet(1.0)  # the scale set by fit
-    if "list_range" in config:
-        kwargs["loss"] = _list_range_listnet(config["list_range"])
     if "label_scale" in config:
         kwargs["loss"] = _label_scaled_listnet(config["label_scale"])
     if "plus_lambdaloss" in config:
