@@ -142,6 +142,38 @@ _DATA_INIT_ROWS = 65_536
 _DATA_INIT_BYTES = 64 * 2**20
 
 
+_NO_SIGNAL_MESSAGE = (
+    "No query in the training data has two documents with different labels"
+)
+
+
+def _warn_without_ranking_signal(y, index, loss):
+    """Warn when no query has documents with different labels.
+
+    A pairwise or listwise loss compares the documents of a query, so it
+    learns nothing that ranks from such data: query ids given one per row,
+    or labels that do not vary within a query. A pointwise loss still fits
+    the labels.
+    """
+    from ..losses._registry import _family_of
+
+    if _family_of(loss) == "pointwise" or index.n_queries == 0:
+        return
+    ordered = index.sort(y)
+    if (index.reduce(ordered, np.maximum) > index.reduce(ordered, np.minimum)).any():
+        return
+    largest = int(index.sizes.max())
+    rows = f"{largest} row{'s' * (largest != 1)}"
+    warnings.warn(
+        f"{_NO_SIGNAL_MESSAGE} ({index.n_queries} queries of at most {rows}), so "
+        f"the loss {loss!r} has nothing to rank: the scores will not rank "
+        "documents. Check that groups holds one id per query (not per row) and "
+        "that y holds relevance labels.",
+        UserWarning,
+        stacklevel=4,
+    )
+
+
 def _check_float32_range(X, feature_names=None):
     """Refuse NaN, infinity and values beyond float32, naming the columns."""
     if sp.issparse(X):
@@ -695,6 +727,7 @@ class NeuralRanker(NeuralNet):
                 X, y = X[keep], y[keep]
                 index = QueryIndex(np.asarray(groups)[keep], X.shape[0])
         if reset:  # fitted on the rows trained on: weight-0 queries do not count
+            _warn_without_ranking_signal(y, index, self.loss)
             self._fit_input_transform(X)
             self.batch_size_ = _resolve_batch_size(self.batch_size, index)
         # transformed block by block while the dataset sorts its own copy
@@ -1098,7 +1131,9 @@ class NeuralRanker(NeuralNet):
             progress_bar=False,
             warm_start=False,
         )
-        probe.fit(X, y, groups, sample_weight=sample_weight, eval_set=eval_set)
+        with warnings.catch_warnings():  # said once, by the refit
+            warnings.filterwarnings("ignore", _NO_SIGNAL_MESSAGE, UserWarning)
+            probe.fit(X, y, groups, sample_weight=sample_weight, eval_set=eval_set)
         # skorch ends training on KeyboardInterrupt, the stopper's and Ctrl-C's
         # alike: a probe that neither stopped nor ran out was interrupted
         stopper = dict(probe.callbacks_)["probe_stop"]

@@ -519,7 +519,7 @@ def check_gain_labels(labels, gain, dtype, name):
     if isinstance(labels, torch.Tensor):
         labels = labels.detach()
     else:
-        labels = torch.as_tensor(np.asarray(labels, dtype=np.float64))
+        labels = torch.as_tensor(np.ascontiguousarray(labels, dtype=np.float64))
     if labels.numel() == 0:
         return
     finite = torch.isfinite(labels)

@@ -9,6 +9,7 @@ weighs the same whatever its length, as in the listwise and pairwise losses.
 from numbers import Integral, Real
 from typing import ClassVar
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -286,6 +287,8 @@ class OrdinalLoss(_Pointwise):
             :math:`\\log(p_t / (1 - p_t))` with
             :math:`p_t = (|\\{i : y_i > t\\}| + 0.5) / (n + 1)`.
         """
+        if not isinstance(labels, torch.Tensor):  # a reversed view: copied
+            labels = np.ascontiguousarray(labels, dtype=np.float64)
         labels = torch.as_tensor(labels, dtype=torch.float64).reshape(-1, 1)
         above = (labels > torch.arange(self.n_outputs)).sum(0)
         p = (above + 0.5) / (labels.shape[0] + 1.0)

@@ -66,6 +66,14 @@ def _check_family(family, caller):
         )
 
 
+def _family_of(loss):
+    """The family of a loss name, class or instance; None if not registered."""
+    if isinstance(loss, str):
+        return _LOSSES[loss][1] if loss in _LOSSES else None
+    cls = loss if isinstance(loss, type) else type(loss)
+    return next((family for c, family in _LOSSES.values() if c is cls), None)
+
+
 def _entry(name):
     if not isinstance(name, str):
         raise TypeError(f"Loss name must be a str. Got {type(name).__name__} instead.")

@@ -93,6 +93,21 @@ def test_predict_row_order_with_shuffled_noncontiguous_groups():
     assert full.dtype == np.float64
 
 
+@pytest.mark.parametrize("loss", ["listnet", "ordinal", "lambdaloss"])
+def test_reversed_views_train_the_same_model_as_copies(loss):
+    # y[::-1] has a negative stride, which torch cannot wrap: it used to stop
+    # fit in the loss's label check; the ordinal loss also reads the labels
+    # for its initial output, LambdaLoss checks its gains
+    X, y, g = make_data()
+    w = np.ones(y.shape[0])
+    views = X[::-1], y[::-1], g[::-1], w[::-1]
+    copies = [v.copy() for v in views]
+    by_view = ranker(loss=loss).fit(*views[:3], sample_weight=views[3])
+    by_copy = ranker(loss=loss).fit(*copies[:3], sample_weight=copies[3])
+    np.testing.assert_array_equal(by_view.predict(views[0]), by_copy.predict(copies[0]))
+    assert by_view.score(*views[:3]) == by_copy.score(*copies[:3])
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("spec", ["log1p", "standard", None])
 def test_sparse_equals_dense(spec, dtype):
@@ -352,6 +367,36 @@ def test_fit_without_groups_warns_one_query_under_routing():
         with pytest.warns(NoGroupsWarning, match="score was called without groups"):
             model.score(X, y)
     assert "valid_ndcg" not in model.history[-1]
+
+
+NO_SIGNAL = "No query in the training data has two documents with different labels"
+
+
+@pytest.mark.filterwarnings("ignore:No query has a relevant document")
+@pytest.mark.parametrize("case", ["one id per row", "labels all equal"])
+def test_data_without_anything_to_rank_warns_once(case):
+    X, y, g = make_data(n_queries=30)
+    if case == "one id per row":  # e.g. a row index passed as groups
+        g = np.arange(y.shape[0])
+        expected = f"({y.shape[0]} queries of at most 1 row)"
+    else:
+        y = np.zeros_like(y)
+        expected = "(30 queries of at most 12 rows)"
+    # max_epochs="auto" fits a probe first: the warning is still said once
+    with pytest.warns(UserWarning, match=NO_SIGNAL) as record:
+        ranker(max_epochs="auto", validation_fraction=None).fit(X, y, g)
+    said = [str(w.message) for w in record if NO_SIGNAL in str(w.message)]
+    assert len(said) == 1 and expected in said[0]
+    assert "'ranknet' has nothing to rank" in said[0]
+
+
+def test_data_with_something_to_rank_or_a_pointwise_loss_does_not_warn():
+    X, y, g = make_data(n_queries=30)
+    y_one = np.zeros_like(y)
+    y_one[0] = 1.0  # one query with two labels is enough
+    # pytest's filterwarnings: an error if either warned
+    ranker(validation_fraction=None).fit(X, y_one, g)
+    ranker(loss="mse").fit(X, y, np.arange(y.shape[0]))  # a regression: fine
 
 
 @pytest.mark.parametrize("method", ["fit", "partial_fit", "score"])

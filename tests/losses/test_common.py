@@ -207,6 +207,21 @@ def test_inputs_not_modified(name):
         assert torch.equal(before, after)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_label_hooks_take_reversed_views(name):
+    # an estimator passes numpy labels to check_labels and initial_output;
+    # a view with a negative stride must work as its copy does
+    loss = make_loss(name)
+    labels = np.array([0.0, 1.0, 2.0, 0.0, 4.0])
+    for hook in ("check_labels", "initial_output"):
+        fn = getattr(loss, hook, None)
+        if fn is None:
+            continue
+        by_view, by_copy = fn(labels[::-1]), fn(labels[::-1].copy())
+        if by_copy is not None:
+            assert torch.equal(by_view, by_copy)
+
+
 def test_registry():
     assert len(NAMES) == len(set(NAMES)) and NAMES == sorted(NAMES)
     for name in (
