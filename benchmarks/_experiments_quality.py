@@ -33,6 +33,10 @@ Data sets (``DATASETS``), chosen to differ in shape:
   600 features in [0, 1] with 45% missing values (0), 15 of them
   informative, labels 0-4. ``diag_*`` are its narrow (100 features) and
   complete (no missing values) variants, diagnostics only.
+- ``tree_base``, ``tree_qn``, ``tree_raw``, ``tree_counts``, ``tree_deep``
+  (round 17): relevance a sum of random trees (axis-aligned splits at
+  quantiles of the observed features), the shape that favours gradient-
+  boosted trees; see ``_tree_world`` and ``_TREE_SETS``.
 
 Each synthetic set is one make_ranking draw split by query 60/20/20 into
 train / vali / test. Usage::
@@ -232,6 +236,128 @@ def _hold_wide(missing=True, n_features=600):
     return _split_by_query(X, y, g, 14)
 
 
+# round 17: tree-shaped relevance, a class of data no default was chosen on
+def _tree_world(
+    n_queries,
+    n_features,
+    n_informative,
+    list_length,
+    n_grades,
+    seed,
+    n_trees=30,
+    depth=3,
+    linear=0.0,
+    noise=0.5,
+    transform=None,
+):
+    """Relevance a sum of random trees over the observed features.
+
+    Features are make_ranking's (query offsets ``c_q`` plus document parts,
+    standard normal). The latent relevance is a sum of ``n_trees`` random
+    trees of depth ``depth``: each level splits a random one of the first
+    ``n_informative`` features at a random quantile (10%-90%) of its values,
+    and the ``2**depth`` leaves carry standard-normal values; scaled to unit
+    variance, plus ``linear`` times a unit-variance linear function of the
+    same features, Gaussian noise and a per-query difficulty. Labels are
+    grades by quantiles (60/20/10/5/5% for 5 grades). ``transform``: None,
+    ``"qn"`` (min-max within each query), ``"raw"`` (``exp(a x) 10**b``) or
+    ``"counts"`` (sparse counts, as ``syn_counts``), applied after the
+    labels, so the splits are on the features before it.
+    """
+    rng = np.random.default_rng(seed)
+    low, high = list_length
+    g = np.repeat(np.arange(n_queries), rng.integers(low, high + 1, n_queries))
+    c = rng.normal(size=(n_queries, n_features))
+    X = c[g] + rng.normal(size=(g.shape[0], n_features))
+    r = np.zeros(g.shape[0])
+    for _ in range(n_trees):
+        leaf = np.zeros(g.shape[0], dtype=np.int64)
+        splits = rng.choice(n_informative, depth), rng.uniform(0.1, 0.9, depth)
+        for f, q in zip(*splits, strict=True):
+            leaf = 2 * leaf + (X[:, f] > np.quantile(X[:, f], q))
+        r += rng.normal(size=2**depth)[leaf]
+    r /= r.std()
+    if linear:
+        part = X[:, :n_informative] @ rng.normal(size=n_informative)
+        r += linear * part / part.std()
+    difficulty = c @ rng.normal(size=n_features) / np.sqrt(n_features)
+    r += noise * rng.normal(size=g.shape[0]) - 0.5 * difficulty[g]
+    shares = np.array([0.6, 0.2, 0.1, 0.05, 0.05][:n_grades])
+    shares[-1] = 1.0 - shares[:-1].sum()
+    y = np.searchsorted(np.quantile(r, np.cumsum(shares)[:-1]), r).astype(np.float64)
+    if transform == "qn":
+        from skrank.preprocessing import QueryNormalizer
+
+        X = QueryNormalizer("minmax").fit_transform(X, groups=g)
+    elif transform == "raw":
+        a, b = rng.uniform(0.5, 2.0, n_features), rng.uniform(-2, 4, n_features)
+        X = np.exp(a * X) * 10.0**b
+    elif transform == "counts":
+        rate = np.exp(rng.uniform(-3, 2, n_features))
+        X = np.floor(np.maximum(X + rng.uniform(-1.5, 0.5, n_features), 0) ** 2 * rate)
+    return _split_by_query(X, y, g, seed)
+
+
+#: the tree-shaped sets: 100-800 queries, grades 0-2 to 0-4, dense and sparse,
+#: query-normalised and raw (the issue's description of its hidden sets)
+_TREE_SETS = {
+    # 30 trees of depth 3 on 8 of 30 standard-normal features, grades 0-4
+    "tree_base": dict(
+        n_queries=400,
+        n_features=30,
+        n_informative=8,
+        list_length=(10, 50),
+        n_grades=5,
+        seed=21,
+    ),
+    # query-normalised, trees plus a linear part, grades 0-2
+    "tree_qn": dict(
+        n_queries=250,
+        n_features=40,
+        n_informative=8,
+        list_length=(10, 40),
+        n_grades=3,
+        seed=22,
+        transform="qn",
+        linear=0.5,
+    ),
+    # raw heavy-tailed features, grades 0-3
+    "tree_raw": dict(
+        n_queries=600,
+        n_features=50,
+        n_informative=10,
+        list_length=(5, 30),
+        n_grades=4,
+        seed=23,
+        transform="raw",
+    ),
+    # sparse counts, 15 trees of depth 2 (stumps' pairs), grades 0-4
+    "tree_counts": dict(
+        n_queries=300,
+        n_features=40,
+        n_informative=8,
+        list_length=(10, 60),
+        n_grades=5,
+        seed=24,
+        transform="counts",
+        n_trees=15,
+        depth=2,
+    ),
+    # 10 deep trees (depth 5) on 6 of 46 features, little noise, grades 0-2
+    "tree_deep": dict(
+        n_queries=800,
+        n_features=46,
+        n_informative=6,
+        list_length=(10, 30),
+        n_grades=3,
+        seed=25,
+        n_trees=10,
+        depth=5,
+        noise=0.3,
+    ),
+}
+
+
 #: make_ranking's n_informative of each synthetic set (the first columns)
 _INFORMATIVE = {
     "syn_base": 5,
@@ -261,6 +387,9 @@ DATASETS.update(
     hold_ohsumed=_hold_ohsumed, hold_small04=_hold_small04, hold_sparse=_hold_sparse
 )
 DATASETS.update(hold_wide=_hold_wide)
+DATASETS.update(
+    {name: (lambda k=kwargs: _tree_world(**k)) for name, kwargs in _TREE_SETS.items()}
+)
 DATASETS.update(
     diag_wide_complete=lambda: _hold_wide(missing=False),
     diag_narrow=lambda: _hold_wide(n_features=100),

@@ -41,11 +41,12 @@ target (:func:`make_mslr_shaped`), NeuralRanker() against LGBMRanker with
 other defaults, seed 0, 5 folds, against Ridge. ``--synthetic``: the test
 parts of the synthetic sets of ``_experiments_quality.py`` (defaults, the
 blend, the query-normalised recipe, LightGBM early-stopped on vali, Ridge),
-3 seeds.
+3 seeds. ``--trees``: the same on the tree-shaped sets (round 17) instead.
 
 Usage::
 
     python benchmarks/bench_quality.py [--seeds 0,1,2] [--losses] [--synthetic]
+        [--trees] [--mslr]
 
 Results: ``benchmarks/results/quality*.{md,json}``.
 """
@@ -427,10 +428,14 @@ def main(argv=None):
         "--loss-names", default=None, help="with --losses: a comma list (default all)"
     )
     parser.add_argument("--synthetic", action="store_true")
+    parser.add_argument(
+        "--trees", action="store_true", help="the tree-shaped synthetic sets alone"
+    )
     parser.add_argument("--main", action="store_true", help="the MQ2008 table")
     parser.add_argument("--mslr", action="store_true", help="the stretch task")
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
+    args.synthetic = args.synthetic or args.trees
     if not (args.losses or args.synthetic or args.mslr):
         args.main = True
     folder = Path(
@@ -477,6 +482,7 @@ def main(argv=None):
         _dump("quality_losses", results)
     if args.synthetic:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from _experiments_quality import _TREE_SETS as TREE_SETS
         from _experiments_quality import load as load_synthetic
 
         models = {
@@ -491,6 +497,8 @@ def main(argv=None):
         names += ["hold_ohsumed", "hold_small04", "hold_sparse"]
         # round 12: Yahoo-shaped, 600 features of which 15 informative
         names += ["hold_wide"]
+        if args.trees:  # round 17: tree-shaped relevance, the trees alone
+            names = list(TREE_SETS)
         for name in names:
             print(name, flush=True)
             results = run_models([load_synthetic(name)], models, seeds)
@@ -507,7 +515,7 @@ def main(argv=None):
     text = "\n".join(report)
     print(text)
     suffix = ""
-    for flag in ("losses", "synthetic", "mslr"):
+    for flag in ("losses", "synthetic", "trees", "mslr"):
         suffix = f"_{flag}" if getattr(args, flag) and not args.main else suffix
     (RESULTS / f"quality{suffix}.md").write_text(text + "\n")
 

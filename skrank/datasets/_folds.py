@@ -317,9 +317,19 @@ def _load_lightgbm(path, query_file, dtype):
             f"up to the {X.shape[0]} rows of '{os.fspath(path)}'. Got "
             f"{sizes.shape[0]} sizes adding up to {int(sizes.sum())}."
         )
-    if (y < 0).any():
+    # the checks of load_svmlight_ranking (sklearn's parser takes nan and inf);
+    # without its line numbers: rows, which are lines when none is a comment
+    bad = np.flatnonzero(~(np.isfinite(y) & (y >= 0)))
+    if bad.size:
         raise ValueError(
-            f"'{os.fspath(path)}' must hold graded relevance labels >= 0. "
-            f"Got a minimum of {y.min():g}."
+            f"'{os.fspath(path)}', row {bad[0] + 1}: must hold graded relevance "
+            f"labels that are finite and >= 0. Got {y[bad[0]]:g}."
+        )
+    bad = np.flatnonzero(~np.isfinite(X.data))
+    if bad.size:
+        row = np.searchsorted(X.indptr, bad[0], side="right")
+        raise ValueError(
+            f"'{os.fspath(path)}', row {row}: the value {X.data[bad[0]]:g} in "
+            f"column {X.indices[bad[0]]} of X; features must be finite."
         )
     return X, y, np.repeat(np.arange(sizes.shape[0]), sizes)

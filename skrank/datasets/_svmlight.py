@@ -18,6 +18,7 @@ import io
 import lzma
 import os
 import re
+import zlib
 from numbers import Integral
 from pathlib import Path
 
@@ -343,6 +344,15 @@ def _read(f, *, dtype, ensure_all_finite, zero_based):
                 ensure_all_finite=ensure_all_finite,
                 zero_based=zero_based,
             )
+    except (EOFError, OSError, lzma.LZMAError, zlib.error) as exc:
+        # a truncated or corrupt archive: the decompressor's error names
+        # neither the file nor the cause a user can act on
+        if not isinstance(stream, (gzip.GzipFile, bz2.BZ2File, lzma.LZMAFile)):
+            raise
+        raise ValueError(
+            f"{parsed.name} could not be decompressed: {exc}. The file may be "
+            "truncated (an interrupted download or copy) or corrupt."
+        ) from exc
     finally:
         for handle in owned:
             handle.close()

@@ -147,17 +147,26 @@ _NO_SIGNAL_MESSAGE = (
 )
 
 
-def _warn_without_ranking_signal(y, index, loss):
-    """Warn when no query has documents with different labels.
+def _warn_without_ranking_signal(y, index, loss, max_list_length):
+    """Warn when training cannot see two documents with different labels.
 
-    A pairwise or listwise loss compares the documents of a query, so it
-    learns nothing that ranks from such data: query ids given one per row,
-    or labels that do not vary within a query. A pointwise loss still fits
-    the labels.
+    A pairwise or listwise loss compares the documents of a list, so it
+    learns nothing that ranks from query ids given one per row, labels that
+    do not vary within any query, or lists cut to one document
+    (``max_list_length=1``). A pointwise loss still fits the labels.
     """
     from ..losses._registry import _family_of
 
     if _family_of(loss) == "pointwise" or index.n_queries == 0:
+        return
+    if max_list_length == 1:
+        warnings.warn(
+            "max_list_length=1 trains on one document of each list, so the loss "
+            f"{loss!r} has nothing to rank: the scores will not rank documents. "
+            "Pass max_list_length >= 2 (or None), or a pointwise loss.",
+            UserWarning,
+            stacklevel=4,
+        )
         return
     ordered = index.sort(y)
     if (index.reduce(ordered, np.maximum) > index.reduce(ordered, np.minimum)).any():
@@ -727,7 +736,7 @@ class NeuralRanker(NeuralNet):
                 X, y = X[keep], y[keep]
                 index = QueryIndex(np.asarray(groups)[keep], X.shape[0])
         if reset:  # fitted on the rows trained on: weight-0 queries do not count
-            _warn_without_ranking_signal(y, index, self.loss)
+            _warn_without_ranking_signal(y, index, self.loss, self.max_list_length)
             self._fit_input_transform(X)
             self.batch_size_ = _resolve_batch_size(self.batch_size, index)
         # transformed block by block while the dataset sorts its own copy
@@ -1104,7 +1113,8 @@ class NeuralRanker(NeuralNet):
         self.probe_best_epoch_ = None
         if self.max_epochs != "auto":
             return self.max_epochs
-        n_queries = 1 if groups is None else np.unique(np.asarray(groups)).shape[0]
+        # validated here: the probe would otherwise meet them unchecked
+        n_queries = 1 if groups is None else QueryIndex(groups).n_queries
         if eval_set is None and n_queries < _AUTO_MIN_QUERIES:
             return _AUTO_FALLBACK_EPOCHS
         return self._probe_epochs(X, y, groups, sample_weight, eval_set, n_queries)
@@ -1132,7 +1142,8 @@ class NeuralRanker(NeuralNet):
             warm_start=False,
         )
         with warnings.catch_warnings():  # said once, by the refit
-            warnings.filterwarnings("ignore", _NO_SIGNAL_MESSAGE, UserWarning)
+            for said in (_NO_SIGNAL_MESSAGE, "max_list_length=1"):
+                warnings.filterwarnings("ignore", said, UserWarning)
             probe.fit(X, y, groups, sample_weight=sample_weight, eval_set=eval_set)
         # skorch ends training on KeyboardInterrupt, the stopper's and Ctrl-C's
         # alike: a probe that neither stopped nor ran out was interrupted
@@ -1232,9 +1243,12 @@ class NeuralRanker(NeuralNet):
     def _train(self, method, dataset, eval_set, fit_params):
         if eval_set is not None:
             if not isinstance(eval_set, (tuple, list)) or len(eval_set) != 3:
+                got = type(eval_set).__name__
+                if isinstance(eval_set, (tuple, list)):
+                    got = f"a {got} of {len(eval_set)} item(s)"
                 raise ValueError(
                     "eval_set must be a tuple (X_val, y_val, groups_val). "
-                    f"Got {type(eval_set).__name__} instead."
+                    f"Got {got} instead."
                 )
             X_val, y_val, g_val = eval_set
             if g_val is None:

@@ -507,6 +507,15 @@ def list_gains(labels, mask, gain="exponential"):
     return torch.where(mask, torch.exp2(y - top) - torch.exp2(-top), zeros)
 
 
+def _host_labels(labels):
+    """Array-like labels as a float64 CPU tensor of their own.
+
+    A copy: torch wraps neither a view with a negative stride (``y[::-1]``)
+    nor, without a warning, a read-only array (a memory map).
+    """
+    return torch.from_numpy(np.array(labels, dtype=np.float64, order="C"))
+
+
 def check_gain_labels(labels, gain, dtype, name):
     """Raise a ValueError naming a label the ``gain`` cannot hold in ``dtype``.
 
@@ -519,7 +528,7 @@ def check_gain_labels(labels, gain, dtype, name):
     if isinstance(labels, torch.Tensor):
         labels = labels.detach()
     else:
-        labels = torch.as_tensor(np.ascontiguousarray(labels, dtype=np.float64))
+        labels = _host_labels(labels)
     if labels.numel() == 0:
         return
     finite = torch.isfinite(labels)

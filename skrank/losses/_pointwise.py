@@ -9,12 +9,11 @@ weighs the same whatever its length, as in the listwise and pairwise losses.
 from numbers import Integral, Real
 from typing import ClassVar
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ..utils._validation import Interval
-from ._base import RankingLoss, masked_mean
+from ._base import RankingLoss, _host_labels, masked_mean
 from ._registry import register_loss
 
 __all__ = ["AbsoluteError", "HuberLoss", "OrdinalLoss", "SigmoidBCE", "SquaredError"]
@@ -287,9 +286,9 @@ class OrdinalLoss(_Pointwise):
             :math:`\\log(p_t / (1 - p_t))` with
             :math:`p_t = (|\\{i : y_i > t\\}| + 0.5) / (n + 1)`.
         """
-        if not isinstance(labels, torch.Tensor):  # a reversed view: copied
-            labels = np.ascontiguousarray(labels, dtype=np.float64)
-        labels = torch.as_tensor(labels, dtype=torch.float64).reshape(-1, 1)
+        if not isinstance(labels, torch.Tensor):
+            labels = _host_labels(labels)
+        labels = labels.to(torch.float64).reshape(-1, 1)
         above = (labels > torch.arange(self.n_outputs)).sum(0)
         p = (above + 0.5) / (labels.shape[0] + 1.0)
         return torch.log(p) - torch.log1p(-p)

@@ -24,7 +24,9 @@ class QueryNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     - ``method="standard"``: :math:`(x_{qij} - \bar x_{qj}) / s_{qj}` with the
       query's mean and (population) standard deviation.
 
-    A feature constant within a query becomes 0 in that query. Rankings
+    A feature constant within a query (a spread within ten rounding errors
+    of its values) becomes 0 in that query; the result does not depend on
+    the feature's scale. Rankings
     within a query only depend on differences between its documents, so this
     removes query-level offsets and scales that a ranker would otherwise have
     to learn to ignore; it also removes any information the feature's level
@@ -119,7 +121,14 @@ class QueryNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         index = _query_index(groups, X.shape[0], "transform")
         if X.shape[0] == 0:
             return X.copy()
+        # Each query's column divided by a power of 2 near its largest
+        # magnitude: exact, so the results are those of the formulas on X, but
+        # neither max - min nor the squares overflow (or underflow) on finite
+        # features near the dtype's limits.
         Xs = index.sort(X)
+        _, exponent = np.frexp(index.reduce(np.abs(Xs), np.maximum))  # < 2**exp
+        power = np.ldexp(np.ones(1, dtype=X.dtype), exponent - 1)
+        Xs = Xs / np.repeat(power, index.sizes, axis=0)
         if self.method == "minmax":
             low = index.reduce(Xs, np.minimum)
             span = index.reduce(Xs, np.maximum) - low
@@ -129,7 +138,9 @@ class QueryNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             center = index.reduce(Xs) / sizes
             dev = Xs - np.repeat(center, index.sizes, axis=0)
             span = np.sqrt(index.reduce(dev * dev) / sizes)
-        constant = span <= 10 * np.finfo(X.dtype).eps * np.maximum(np.abs(center), 1)
+        # constant: no spread beyond the rounding of the values; relative only
+        # (as StandardScaler's test), so a feature of tiny values is kept
+        constant = span <= 10 * np.finfo(X.dtype).eps * np.abs(center)
         scale = np.where(constant, np.inf, span)
         out = (Xs - np.repeat(center, index.sizes, axis=0)) / np.repeat(
             scale, index.sizes, axis=0

@@ -75,15 +75,25 @@ def check_groups(groups, n_samples=None, *, input_name="groups", other_name="X")
                 f"Got {int(np.isnan(arr).sum())} NaN id(s)."
             )
     elif arr.dtype.kind == "O":
-        if any(g is None or (isinstance(g, float) and g != g) for g in arr):
+        if any(_is_missing(g) for g in arr):
             raise ValueError(
-                f"{input_name} contains None or NaN; every row needs a query id."
+                f"{input_name} contains None or NaN (or pandas' NA); every row "
+                "needs a query id."
             )
     elif arr.dtype.kind not in "iuUSb":
         raise ValueError(
             f"{input_name} must hold ints or strings. Got dtype {arr.dtype} instead."
         )
     return arr
+
+
+def _is_missing(value):
+    """None, a NaN of any float type, or pandas' NA / NaT (without pandas)."""
+    if value is None:
+        return True
+    if isinstance(value, (float, np.floating)):
+        return bool(np.isnan(value))
+    return type(value).__name__ in ("NAType", "NaTType")
 
 
 def _stable_argsort_codes(codes, n_codes):

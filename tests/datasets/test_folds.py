@@ -244,3 +244,23 @@ def test_load_ranking_data_lightgbm_query_file(tmp_path):
     (tmp_path / "train.txt.query").write_text("4\nfour\n")
     with pytest.raises(ValueError, match="one query size"):
         load_ranking_data(path)
+
+
+@pytest.mark.parametrize(
+    "lines, match",
+    [
+        ("1 1:0.5\n0 1:1\nnan 1:2\n", r"row 3: must hold .* finite and >= 0\. Got nan"),
+        ("1 1:0.5\n-1 1:1\n0 1:2\n", r"row 2: must hold .* finite and >= 0\. Got -1"),
+        ("1 1:0.5\n0 1:1 2:inf\n0 1:2\n", r"row 2: the value inf in column 1 of X"),
+        ("1 1:nan\n0 1:1\n0 1:2\n", r"row 1: the value nan in column 0 of X"),
+    ],
+)
+def test_load_ranking_data_lightgbm_refuses_what_svmlight_refuses(
+    tmp_path, lines, match
+):
+    # sklearn's parser takes nan and inf: they used to load without a word
+    path = tmp_path / "train.txt"
+    path.write_text(lines)
+    (tmp_path / "train.txt.query").write_text("3\n")
+    with pytest.raises(ValueError, match=match):
+        load_ranking_data(path)

@@ -99,6 +99,24 @@ def test_compressed_files(tmp_path, suffix, compress):
     _check_letor(*load_svmlight_ranking(path))
 
 
+@pytest.mark.parametrize(
+    "suffix, compress",
+    [(".gz", gzip.compress), (".bz2", bz2.compress), (".xz", lzma.compress)],
+)
+@pytest.mark.parametrize("damage", ["truncated", "corrupt"])
+def test_damaged_compressed_files_name_the_file(tmp_path, suffix, compress, damage):
+    # the decompressor's own EOFError / OSError named neither file nor cause
+    packed = compress(_letor_bytes() * 50)
+    if damage == "truncated":
+        packed = packed[: len(packed) // 2]
+    else:  # the magic bytes, then garbage
+        packed = packed[:6] + bytes(range(256)) * 4
+    path = tmp_path / f"letor.txt{suffix}"
+    path.write_bytes(packed)
+    with pytest.raises(ValueError, match=r"letor\.txt\S*' could not be decompressed"):
+        load_svmlight_ranking(path)
+
+
 def test_binary_file_object_is_read_and_left_open(tmp_path):
     f = io.BytesIO(_letor_bytes())
     _check_letor(*load_svmlight_ranking(f))

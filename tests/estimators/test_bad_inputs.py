@@ -215,6 +215,22 @@ CASES = [
         r"eval_set must be a tuple \(X_val, y_val, groups_val\). Got ndarray",
     ),
     (
+        "fit-eval_set-two-items",
+        lambda: NeuralRanker(**FAST).fit(X, Y, G, eval_set=(X, Y)),
+        ValueError,
+        r"eval_set must be a tuple \(X_val, y_val, groups_val\). Got a tuple of 2",
+    ),
+    (
+        # max_epochs="auto" counts the queries before the probe's fit: the
+        # ids are validated there too, not handed to np.unique
+        "fit-auto-groups-mixed-types",
+        lambda: NeuralRanker(**{**FAST, "max_epochs": "auto"}).fit(
+            X, Y, np.array([1, "a"] * 20, dtype=object)
+        ),
+        ValueError,
+        "groups must hold ids of one comparable type",
+    ),
+    (
         "fit-eval_set-no-groups",
         lambda: NeuralRanker(**FAST).fit(X, Y, G, eval_set=(X, Y, None)),
         ValueError,

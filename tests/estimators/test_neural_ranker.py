@@ -108,6 +108,16 @@ def test_reversed_views_train_the_same_model_as_copies(loss):
     assert by_view.score(*views[:3]) == by_copy.score(*copies[:3])
 
 
+@pytest.mark.parametrize("loss", ["listnet", "ordinal"])
+def test_read_only_inputs_fit_without_warnings(loss):
+    # memory maps and joblib's arrays are read-only: torch warned when the
+    # loss's label check wrapped y (pytest's filterwarnings makes it an error)
+    X, y, g = make_data()
+    for a in (X, y, g):
+        a.setflags(write=False)
+    ranker(loss=loss).fit(X, y, g).score(X, y, g)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("spec", ["log1p", "standard", None])
 def test_sparse_equals_dense(spec, dtype):
@@ -388,6 +398,13 @@ def test_data_without_anything_to_rank_warns_once(case):
     said = [str(w.message) for w in record if NO_SIGNAL in str(w.message)]
     assert len(said) == 1 and expected in said[0]
     assert "'ranknet' has nothing to rank" in said[0]
+
+
+def test_lists_cut_to_one_document_warn():
+    X, y, g = make_data(n_queries=30)
+    with pytest.warns(UserWarning, match="max_list_length=1 trains on one document"):
+        ranker(max_list_length=1).fit(X, y, g)
+    ranker(max_list_length=1, loss="mse").fit(X, y, g)  # pointwise: no warning
 
 
 def test_data_with_something_to_rank_or_a_pointwise_loss_does_not_warn():

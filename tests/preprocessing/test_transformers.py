@@ -57,6 +57,27 @@ def test_query_normalizer_keeps_float32():
     np.testing.assert_allclose(out[:, 0], [0, 0.5, 1, 0, 0.5, 1])
 
 
+@pytest.mark.parametrize("method", ["minmax", "standard"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_query_normalizer_is_scale_free_up_to_the_dtypes_limit(method, dtype):
+    # max - min and the squares of the deviations used to overflow on finite
+    # features: NaN (minmax) or all zeros (standard), with a RuntimeWarning
+    # (an error under pytest's filterwarnings)
+    X, _, groups = make_ranking(10, 3, list_length=(2, 6), random_state=0)
+    X = X.astype(dtype)
+    base = QueryNormalizer(method).fit_transform(X, groups=groups)
+    top = np.finfo(dtype).max
+    for factor in (2.0**-20, 2.0**40, top / 8 / np.abs(X).max()):
+        out = QueryNormalizer(method).fit_transform(X * dtype(factor), groups=groups)
+        np.testing.assert_allclose(
+            out, base, rtol=1e-5 if dtype is np.float32 else 1e-12
+        )
+    wide = np.array([[-top / 2], [0.0], [top / 2], [1.0], [2.0], [3.0]], dtype=dtype)
+    expected = {"minmax": [0, 0.5, 1] * 2, "standard": [-(1.5**0.5), 0, 1.5**0.5] * 2}
+    out = QueryNormalizer(method).fit_transform(wide, groups=[0, 0, 0, 1, 1, 1])
+    np.testing.assert_allclose(out.ravel(), expected[method], rtol=1e-6)
+
+
 def test_query_normalizer_needs_groups():
     X = np.ones((3, 2))
     with pytest.raises(ValueError, match=r"QueryNormalizer.fit needs groups=qid"):

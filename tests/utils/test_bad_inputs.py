@@ -14,6 +14,8 @@ CASES = [
     ("NaN", [1.0, np.nan], None, r"groups contains NaN.* Got 1 NaN id"),
     ("None id", np.array([1, None], dtype=object), None, "None or NaN"),
     ("NaN object id", np.array(["a", float("nan")], dtype=object), None, "None or NaN"),
+    # a numpy float NaN is not a Python float: it used to become its own query
+    ("float32 NaN id", np.array([1, np.float32("nan")], dtype=object), None, "NaN"),
     ("complex", [1j, 2j], None, "must hold ints or strings. Got dtype complex128"),
     ("datetime", np.array(["2020-01-01"], dtype="M8[D]"), None, "ints or strings"),
     ("too short", [1, 2, 3], 4, r"^groups has 3 entries but X has 4 rows\.$"),
@@ -28,6 +30,18 @@ CASES = [
 def test_groups_bad_inputs(func, case, groups, n_samples, match):
     with pytest.raises(ValueError, match=match):
         func(groups, n_samples)
+
+
+@pytest.mark.parametrize("dtype", ["string", "Int64", "category"])
+def test_pandas_missing_ids_are_refused(dtype):
+    # pd.NA (nullable dtypes) cannot be compared: it used to reach the sort
+    pd = pytest.importorskip("pandas")
+    groups = pd.Series([1, 1, None, 2], dtype=dtype)
+    if dtype == "string":
+        groups = pd.Series(["a", "a", None, "b"], dtype=dtype)
+    for func in (check_groups, QueryIndex):
+        with pytest.raises(ValueError, match=r"contains (None or )?NaN"):
+            func(groups)
 
 
 def test_mixed_ids_only_fail_in_the_index():
