@@ -424,6 +424,7 @@ _LINEAR_LAMBDARANK = {
     "batch_size": 8,
     "max_epochs": 15,
 }
+_D9 = {"refit_min_steps": 100, "feature_penalty": "auto", "label_span": 2.0}
 CONFIGS = {
     "lgbm": "lgbm",
     "lgbm100": "lgbm100",
@@ -906,6 +907,18 @@ CONFIGS = {
     },
     # the round-16 defaults: D8 with ListNet(label_span=2.0), as R16_list2
     "D9": {"refit_min_steps": 100, "feature_penalty": "auto", "label_span": 2.0},
+    # round 17: screens on the tree-shaped sets where D9 trails LightGBM
+    # (tree_raw, tree_deep): less dropout, bins for every member, finer
+    # bins, plain standardisation
+    **{
+        name: {**_D9, **extra}
+        for name, extra in {
+            "R17_drop1": {"module__dropout": 0.1},
+            "R17_allbins": {"module__alternate_bins": False},
+            "R17_bins32": {"module__n_bins": 32},
+            "R17_std": {"input_transform": "standard"},
+        }.items()
+    },
     "R16_range3": {
         "refit_min_steps": 100,
         "feature_penalty": "auto",

@@ -10,6 +10,7 @@ classes only from a fixed list (skrank's scorers, ``torch.optim``, losses by
 registry name) or from the classes the caller passes.
 """
 
+import hashlib
 import json
 import os
 import tempfile
@@ -102,7 +103,9 @@ def save_ranker(ranker, path):
     fitted ``n_features_in_``, ``feature_names_in_`` and history. Callbacks
     and other parameters that are objects are not saved (they matter for
     training, not for prediction). The file is written to a temporary name
-    and renamed, so an interrupted save leaves any previous file intact.
+    and renamed, so an interrupted save leaves any previous file intact, and
+    it carries a SHA-256 of its content, which :func:`load_ranker` checks (a
+    damaged file is refused, not loaded with other weights).
 
     Parameters
     ----------
@@ -185,6 +188,7 @@ def save_ranker(ranker, path):
         "output_offset": getattr(ranker, "output_offset_", None),
         "input_transform": _transform_state(getattr(ranker, "input_transform_", None)),
     }
+    content["sha256"] = _checksum(content)
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".skrank-", suffix=".tmp")
@@ -195,6 +199,32 @@ def save_ranker(ranker, path):
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _feed(digest, value):
+    """Add a content value (tensors, str, numbers, None, dicts, lists) to a hash."""
+    if isinstance(value, torch.Tensor):
+        flat = value.detach().cpu().contiguous().reshape(-1)
+        digest.update(f"T{flat.dtype}{tuple(value.shape)}".encode())
+        digest.update(flat.view(torch.uint8).numpy().tobytes())
+    elif isinstance(value, dict):
+        digest.update(f"D{len(value)}".encode())
+        for key in sorted(value):
+            _feed(digest, key)
+            _feed(digest, value[key])
+    elif isinstance(value, (list, tuple)):
+        digest.update(f"L{len(value)}".encode())
+        for item in value:
+            _feed(digest, item)
+    else:
+        digest.update(f"{type(value).__name__}:{value!r};".encode())
+
+
+def _checksum(content):
+    """SHA-256 of a file's content: torch.load does not check its archive's CRCs."""
+    digest = hashlib.sha256()
+    _feed(digest, {k: v for k, v in content.items() if k != "sha256"})
+    return digest.hexdigest()
 
 
 def _module_arguments(module):
@@ -337,6 +367,13 @@ def load_ranker(path, *, module=None, loss=None, device="cpu"):
             f"{os.fspath(path)!r} is a skrank model file of format version "
             f"{content.get('version')!r}, newer than this skrank reads ({_VERSION}): "
             "upgrade skrank."
+        )
+    # files written before the checksum (skrank 0.2.0 dev) have none
+    if "sha256" in content and content["sha256"] != _checksum(content):
+        raise ValueError(
+            f"{os.fspath(path)!r} is damaged: its weights or settings do not "
+            "match the checksum saved with them (a disk or copy error). Save the "
+            "ranker again, or restore the file from a copy."
         )
     try:
         config = json.loads(content["config"])

@@ -189,6 +189,29 @@ def test_file_records_every_scorer_argument(tmp_path):
     assert params["batch_size"] == "auto"
 
 
+def test_damaged_file_is_refused_and_files_without_a_checksum_load(tmp_path):
+    # torch.load does not check its archive's CRCs: one flipped byte in the
+    # weights used to load and predict differently without a word
+    X, y, g = make_data()
+    ranker = NeuralRanker(**FAST).fit(X, y, g)
+    save_ranker(ranker, tmp_path / "m.pt")
+    data = bytearray((tmp_path / "m.pt").read_bytes())
+    weights = ranker.module_.state_dict()
+    first = next(w for w in weights.values() if w.numel() >= 8)
+    at = data.find(first.numpy().tobytes())
+    assert at > 0  # torch stores tensors uncompressed
+    data[at + 5] ^= 0x10
+    (tmp_path / "bad.pt").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"'.*bad\.pt' is damaged: its weights or"):
+        load_ranker(tmp_path / "bad.pt")
+    content = torch.load(tmp_path / "m.pt", weights_only=True)
+    del content["sha256"]  # as written before the checksum
+    torch.save(content, tmp_path / "old.pt")
+    np.testing.assert_array_equal(
+        load_ranker(tmp_path / "old.pt").predict(X), ranker.predict(X)
+    )
+
+
 def test_version_1_file_loads_with_the_defaults_of_its_time(tmp_path):
     # version 1 left parameters at their defaults out; MLPScorer's dropout
     # default was 0.0 then (its layers' indices in the state_dict differ)
@@ -212,6 +235,7 @@ def test_version_1_file_loads_with_the_defaults_of_its_time(tmp_path):
     }
     content["config"] = json.dumps(config)
     content["version"] = 1
+    del content["sha256"]  # files of version 1 had no checksum
     torch.save(content, tmp_path / "v1.pt")
     loaded = load_ranker(tmp_path / "v1.pt")
     np.testing.assert_allclose(loaded.predict(X), ranker.predict(X), rtol=1e-6)
@@ -230,6 +254,7 @@ def test_version_2_file_loads_without_the_encoding(tmp_path):
     del config["params"]["module__n_bins"]
     content["config"] = json.dumps(config)
     content["version"] = 2
+    del content["sha256"]  # files of version 2 had no checksum
     torch.save(content, tmp_path / "v2.pt")
     loaded = load_ranker(tmp_path / "v2.pt")
     assert loaded.module_.encoding is None
