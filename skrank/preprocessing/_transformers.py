@@ -26,11 +26,10 @@ class QueryNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     A feature constant within a query (a spread within ten rounding errors
     of its values) becomes 0 in that query; the result does not depend on
-    the feature's scale. Rankings
-    within a query only depend on differences between its documents, so this
-    removes query-level offsets and scales that a ranker would otherwise have
-    to learn to ignore; it also removes any information the feature's level
-    carries across queries.
+    the feature's scale. Rankings within a query only depend on differences
+    between its documents, so this removes query-level offsets and scales
+    that a ranker would otherwise have to learn to ignore; it also removes
+    any information the feature's level carries across queries.
 
     The statistics are those of the query being transformed: nothing is
     learned in ``fit`` beyond the number of features, so ``transform`` needs
