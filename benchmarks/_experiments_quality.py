@@ -917,6 +917,9 @@ CONFIGS = {
             "R17_allbins": {"module__alternate_bins": False},
             "R17_bins32": {"module__n_bins": 32},
             "R17_std": {"input_transform": "standard"},
+            # sign(x) log1p(|x| / s_j), s_j the median non-zero |x_j|: the
+            # log transform without the feature's unit
+            "R17_unitlog": {"input_transform": "scaled_log1p"},
         }.items()
     },
     "R16_range3": {
@@ -953,6 +956,37 @@ CONFIGS = {
         ]
     },
 }
+
+
+class _UnitScale:
+    """Divide each feature by the median of its non-zero magnitudes (round 17).
+
+    In front of ``SymmetricLog1p``: ``sign(x) log1p(|x| / s_j)`` no longer
+    depends on the feature's unit (a feature in cents and one in euros give
+    the same input), as a tree does not.
+    """
+
+    def get_params(self, deep=True):
+        return {}
+
+    def set_params(self, **params):
+        return self
+
+    def fit(self, X, y=None):
+        X = np.abs(np.asarray(X, dtype=np.float64))
+        scale = np.ones(X.shape[1])
+        for j in range(X.shape[1]):
+            nonzero = X[:, j][X[:, j] > 0]
+            if nonzero.size:
+                scale[j] = np.median(nonzero)
+        self.scale_ = scale
+        return self
+
+    def transform(self, X):
+        return np.asarray(X, dtype=np.float64) / self.scale_
+
+    def fit_transform(self, X, y=None):
+        return self.fit(X).transform(X)
 
 
 class _PLE:
@@ -1627,6 +1661,14 @@ def make_ranker(config, seed, groups=None):
 
         kwargs["input_transform"] = make_union(
             SymmetricLog1p(), FunctionTransformer(_zero_indicators)
+        )
+    if kwargs.get("input_transform") == "scaled_log1p":
+        from sklearn.pipeline import make_pipeline
+
+        from skrank.preprocessing import SymmetricLog1p
+
+        kwargs["input_transform"] = make_pipeline(
+            _UnitScale(), SymmetricLog1p(standardize=True)
         )
     if kwargs.get("input_transform") == "quantile":
         from sklearn.preprocessing import QuantileTransformer
