@@ -920,6 +920,15 @@ CONFIGS = {
             # sign(x) log1p(|x| / s_j), s_j the median non-zero |x_j|: the
             # log transform without the feature's unit
             "R17_unitlog": {"input_transform": "scaled_log1p"},
+            # diagnostics on tree_raw: the two that gained there, together
+            "R17_allbins_std": {
+                "module__alternate_bins": False,
+                "input_transform": "standard",
+            },
+            "R17_allbins_unitlog": {
+                "module__alternate_bins": False,
+                "input_transform": "scaled_log1p",
+            },
         }.items()
     },
     "R16_range3": {
