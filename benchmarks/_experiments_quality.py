@@ -157,10 +157,13 @@ def _syn_counts():
         noise=0.6,
         random_state=5,
     )
-    rng = np.random.default_rng(5)
+    return _split_by_query(_as_counts(X, np.random.default_rng(5)), y, g, 5)
+
+
+def _as_counts(X, rng):
+    """Sparse count-like features: ``floor(max(x + shift, 0)**2 * rate)``."""
     rate = np.exp(rng.uniform(-3, 2, X.shape[1]))
-    X = np.floor(np.maximum(X + rng.uniform(-1.5, 0.5, X.shape[1]), 0) ** 2 * rate)
-    return _split_by_query(X, y, g, 5)
+    return np.floor(np.maximum(X + rng.uniform(-1.5, 0.5, X.shape[1]), 0) ** 2 * rate)
 
 
 # round 11: three shapes no default was chosen on, a check of how the
@@ -293,8 +296,7 @@ def _tree_world(
         a, b = rng.uniform(0.5, 2.0, n_features), rng.uniform(-2, 4, n_features)
         X = np.exp(a * X) * 10.0**b
     elif transform == "counts":
-        rate = np.exp(rng.uniform(-3, 2, n_features))
-        X = np.floor(np.maximum(X + rng.uniform(-1.5, 0.5, n_features), 0) ** 2 * rate)
+        X = _as_counts(X, rng)
     return _split_by_query(X, y, g, seed)
 
 

@@ -38,11 +38,7 @@ __all__ = [
 
 
 def _check_1d_numbers(values, input_name):
-    """A finite float64 1-D C-contiguous array, or a ValueError naming it.
-
-    Contiguous: a view with a negative stride (``y[::-1]``) is copied, since
-    torch cannot wrap it.
-    """
+    """A finite float64 1-D array, or a ValueError naming ``input_name``."""
     arr = values if hasattr(values, "dtype") else np.asarray(values, dtype=object)
     if getattr(arr, "ndim", 1) == 2 and arr.shape[1] == 1:
         arr = np.asarray(arr).ravel()
@@ -58,7 +54,7 @@ def _check_1d_numbers(values, input_name):
         )
     try:
         return check_array(
-            arr, ensure_2d=False, dtype=np.float64, order="C", input_name=input_name
+            arr, ensure_2d=False, dtype=np.float64, input_name=input_name
         )
     except (TypeError, ValueError) as exc:
         if "NaN" in str(exc) or "infinity" in str(exc):
