@@ -30,14 +30,27 @@ def data():
 @pytest.mark.parametrize("loss", ["listnet", "lambdarank", "ordinal"])
 def test_cuda_fit_matches_cpu(data, loss):  # pragma: no cover - GPU only
     X, y, groups = data
-    params = dict(loss=loss, max_epochs=3, random_state=0, module__n_members=2)
+    # no dropout: CPU and CUDA draw their dropout masks from different
+    # generators, so with it the two fits differ by more than rounding
+    params = dict(
+        loss=loss,
+        max_epochs=3,
+        random_state=0,
+        module__n_members=2,
+        module__dropout=0.0,
+    )
     cpu = NeuralRanker(**params).fit(X, y, groups)
     gpu = NeuralRanker(device="cuda", **params).fit(X, y, groups)
     assert next(gpu.module_.parameters()).device.type == "cuda"
     scores = gpu.predict(X)
     assert isinstance(scores, np.ndarray) and scores.shape == y.shape
-    # same initial weights and batches: only floating-point order differs
-    np.testing.assert_allclose(scores, cpu.predict(X), rtol=1e-3, atol=1e-3)
+    # same initial weights and batches: only floating-point order differs.
+    # Up to one constant: a shift-invariant loss gives the output bias a zero
+    # gradient plus rounding noise, which Adam scales to steps of size lr
+    reference = cpu.predict(X)
+    np.testing.assert_allclose(
+        scores - scores.mean(), reference - reference.mean(), rtol=1e-3, atol=1e-3
+    )
     assert ndcg_score(y, scores, groups, k=10) > 0.5
 
 
