@@ -64,6 +64,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np
 import scipy.sparse as sp
 import torch
+from sklearn.base import BaseEstimator, TransformerMixin
 
 from skrank.datasets import load_letor_fold, make_ranking
 from skrank.estimators._modules import _group_norms
@@ -908,7 +909,7 @@ CONFIGS = {
         "label_span": 2.0,
     },
     # the round-16 defaults: D8 with ListNet(label_span=2.0), as R16_list2
-    "D9": {"refit_min_steps": 100, "feature_penalty": "auto", "label_span": 2.0},
+    "D9": dict(_D9),
     # round 17: screens on the tree-shaped sets where D9 trails LightGBM
     # (tree_raw, tree_deep): less dropout, bins for every member, finer
     # bins, plain standardisation
@@ -973,7 +974,7 @@ CONFIGS = {
 }
 
 
-class _UnitScale:
+class _UnitScale(TransformerMixin, BaseEstimator):
     """Divide each feature by a quantile of its non-zero magnitudes (round 17).
 
     In front of ``SymmetricLog1p``: ``sign(x) log1p(|x| / s_j)`` no longer
@@ -987,13 +988,6 @@ class _UnitScale:
     def __init__(self, quantile=0.5):
         self.quantile = quantile
 
-    def get_params(self, deep=True):
-        return {"quantile": self.quantile}
-
-    def set_params(self, **params):
-        self.quantile = params.get("quantile", self.quantile)
-        return self
-
     def fit(self, X, y=None):
         X = np.abs(np.asarray(X, dtype=np.float64))
         scale = np.ones(X.shape[1])
@@ -1006,9 +1000,6 @@ class _UnitScale:
 
     def transform(self, X):
         return np.asarray(X, dtype=np.float64) / self.scale_
-
-    def fit_transform(self, X, y=None):
-        return self.fit(X).transform(X)
 
 
 class _PLE:

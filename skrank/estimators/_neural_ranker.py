@@ -145,6 +145,7 @@ _DATA_INIT_BYTES = 64 * 2**20
 _NO_SIGNAL_MESSAGE = (
     "No query in the training data has two documents with different labels"
 )
+_ONE_DOCUMENT_MESSAGE = "max_list_length=1 trains on one document of each list"
 
 
 def _warn_without_ranking_signal(y, index, loss, max_list_length):
@@ -161,8 +162,8 @@ def _warn_without_ranking_signal(y, index, loss, max_list_length):
         return
     if max_list_length == 1:
         warnings.warn(
-            "max_list_length=1 trains on one document of each list, so the loss "
-            f"{loss!r} has nothing to rank: the scores will not rank documents. "
+            f"{_ONE_DOCUMENT_MESSAGE}, so the loss {loss!r} has nothing to rank: "
+            "the scores will not rank documents. "
             "Pass max_list_length >= 2 (or None), or a pointwise loss.",
             UserWarning,
             stacklevel=4,
@@ -1142,7 +1143,7 @@ class NeuralRanker(NeuralNet):
             warm_start=False,
         )
         with warnings.catch_warnings():  # said once, by the refit
-            for said in (_NO_SIGNAL_MESSAGE, "max_list_length=1"):
+            for said in (_NO_SIGNAL_MESSAGE, _ONE_DOCUMENT_MESSAGE):
                 warnings.filterwarnings("ignore", said, UserWarning)
             probe.fit(X, y, groups, sample_weight=sample_weight, eval_set=eval_set)
         # skorch ends training on KeyboardInterrupt, the stopper's and Ctrl-C's
