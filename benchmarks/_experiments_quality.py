@@ -47,7 +47,10 @@ train / vali / test. Usage::
 Results are appended as JSON lines to
 ``benchmarks/results/quality_experiments.jsonl``; ``--summary [CONFIG ...]``
 prints the mean validation NDCG@10 per configuration and data set (with the
-number of seeds). One torch thread. ``lgbm`` is LGBMRanker early-stopped on
+number of seeds), and ``--paired BASE CONFIG ...`` each configuration's
+difference from ``BASE``, fit by fit, with a t test over the MQ2008 fits.
+Rows pair only within one file: the same configuration on another machine is
+another draw (round 19). One torch thread. ``lgbm`` is LGBMRanker early-stopped on
 the validation part itself (so its validation score is optimistic), and
 ``lgbm100`` LightGBM's defaults (100 trees, no early stopping).
 """
@@ -95,7 +98,8 @@ def _syn_base():
     return _split_by_query(X, y, g, 1)
 
 
-def _syn_raw():
+def _syn_raw(seed=2):
+    # ``seed``: another draw of the generator (round 19's redraws), 2 the set
     X, y, g = make_ranking(
         300,
         30,
@@ -104,15 +108,15 @@ def _syn_raw():
         heavy_tailed=True,
         n_grades=3,
         noise=1.0,
-        random_state=2,
+        random_state=seed,
     )
-    rng = np.random.default_rng(2)
+    rng = np.random.default_rng(seed)
     a = rng.uniform(0.5, 2.0, X.shape[1])
     b = rng.uniform(-2, 4, X.shape[1])
     sparse = np.arange(X.shape[1]) % 3 == 2
     Z = np.where(sparse, np.maximum(X - 1.0, 0.0), X)
     X = np.where(sparse, np.expm1(a * Z), np.exp(a * Z)) * 10.0**b
-    return _split_by_query(X, y, g, 2)
+    return _split_by_query(X, y, g, seed)
 
 
 def _syn_short():
@@ -189,15 +193,15 @@ def _hold_ohsumed():
     return _split_by_query(X, y, g, 11)
 
 
-def _hold_small04():
+def _hold_small04(seed=12):
     # 150 queries of 10-40, 30 features min-max normalised per query, labels 0-4
     from skrank.preprocessing import QueryNormalizer
 
     X, y, g = make_ranking(
-        150, 30, n_informative=6, list_length=(10, 40), n_grades=5, random_state=12
+        150, 30, n_informative=6, list_length=(10, 40), n_grades=5, random_state=seed
     )
     X = QueryNormalizer("minmax").fit_transform(X, groups=g)
-    return _split_by_query(X, y, g, 12)
+    return _split_by_query(X, y, g, seed)
 
 
 def _hold_sparse():
@@ -927,6 +931,18 @@ CONFIGS = {
             # magnitudes, so that a log-normal feature is logged, not
             # softplus-flattened below its median (syn_raw's loss)
             "R18_unitlog_q10": {"input_transform": "scaled_log1p_q10"},
+            # round 19: members on two views of the features, the default
+            # log1p and the unit-free log, for an ensemble that errs in
+            # different places (as the mixed bins of round 10): the plain
+            # members on the unit-free log, or one of each kind on each
+            "R19_view_plain": {"two_view": (0, 1, 0, 1, 0)},
+            "R19_view_cross": {"two_view": (1, 0, 0, 1, 0)},
+            # diagnostics of syn_raw's loss under the unit-free log: the
+            # dense columns alone rescaled, or the sparse ones alone
+            "R19_unitlog_dense": {"input_transform": "scaled_log1p@dense"},
+            "R19_unitlog_sparse": {"input_transform": "scaled_log1p@sparse"},
+            # sanity: view 0 for every member must reproduce D9
+            "R19_view_none": {"two_view": (0, 0, 0, 0, 0)},
             # diagnostics on tree_raw: the two that gained there, together
             "R17_allbins_std": {
                 "module__alternate_bins": False,
@@ -985,14 +1001,20 @@ class _UnitScale(TransformerMixin, BaseEstimator):
     linear part.
     """
 
-    def __init__(self, quantile=0.5):
+    def __init__(self, quantile=0.5, only=None):
         self.quantile = quantile
+        self.only = only
 
     def fit(self, X, y=None):
         X = np.abs(np.asarray(X, dtype=np.float64))
         scale = np.ones(X.shape[1])
         for j in range(X.shape[1]):
             nonzero = X[:, j][X[:, j] > 0]
+            # round 19 diagnostic: rescale only the dense (at most half
+            # zeros) or only the sparse columns
+            dense = nonzero.size > X.shape[0] / 2
+            if self.only is not None and (self.only == "dense") != dense:
+                continue
             if nonzero.size:
                 scale[j] = np.quantile(nonzero, self.quantile)
         self.scale_ = scale
@@ -1090,6 +1112,69 @@ def _mixed_mlp_class(plain):
             return torch.cat(outs, dim=-1)
 
     return MixedMLP
+
+
+def _two_view_mlp_class():
+    """MLPScorer over two views of the features side by side (round 19).
+
+    The input has ``2 F`` columns: the ``F`` features under one transform,
+    then under another. Member ``m`` sees view ``views[m]`` alone, with bins
+    over that view's columns where it is binned; the members are built as
+    ``MLPScorer(F)`` builds them (the same initial weights, the same "auto"
+    bins), so only what each member sees differs from the defaults.
+    """
+    from skrank.estimators import MLPScorer
+    from skrank.estimators._modules import _PiecewiseLinear
+
+    class TwoViewMLP(MLPScorer):
+        def __init__(self, n_features, views=(0, 1, 0, 1, 0), **kwargs):
+            super().__init__(int(n_features) // 2, **kwargs)
+            self.views = tuple(int(v) for v in views)
+            if len(self.views) != self.n_members:
+                raise ValueError(f"views {views} for {self.n_members} members")
+            if self.encoding is not None:
+                n_bins = self.encoding.lower.shape[1]
+                self.encoding_2 = _PiecewiseLinear(self.n_features, n_bins)
+
+        def initialize_from_data(self, X):
+            if self.encoding is not None:
+                self.encoding.initialize_from_data(X[:, : self.n_features])
+                self.encoding_2.initialize_from_data(X[:, self.n_features :])
+
+        def forward(self, X):
+            F = self.n_features
+            views = (X[..., :F], X[..., F:])
+            encodings = (self.encoding, getattr(self, "encoding_2", None))
+            cache, outputs = {}, []
+            for net, binned, view in zip(
+                self.members, self.binned, self.views, strict=True
+            ):
+                key = (binned, view)
+                if key not in cache:
+                    Z = views[view]
+                    if binned:
+                        Z = torch.cat([Z, encodings[view](Z)], dim=-1)
+                    cache[key] = Z
+                outputs.append(net(cache[key]))
+            return torch.cat(outputs, dim=-1)
+
+    return TwoViewMLP
+
+
+def _two_view_ranker_class(base):
+    """NeuralRanker whose feature screen runs on the ``F`` raw columns while
+    its module sees ``2 F`` (the group lasso's groups are the features)."""
+
+    class TwoViewRanker(base):
+        def _fit_feature_penalty(self, X, y, index):
+            n = self._n_module_features
+            self._n_module_features = X.shape[1]
+            try:
+                super()._fit_feature_penalty(X, y, index)
+            finally:
+                self._n_module_features = n
+
+    return TwoViewRanker
 
 
 def _bagged_ranker_class(keep):
@@ -1594,6 +1679,8 @@ def make_ranker(config, seed, groups=None):
         NeuralRanker = _probe_blend_ranker_class(NeuralRanker, config["probe_blend"])
     if config.get("first_layer_scale"):
         NeuralRanker = _scaled_init_ranker_class(config["first_layer_scale"])
+    if config.get("two_view"):
+        NeuralRanker = _two_view_ranker_class(NeuralRanker)
     from skrank.estimators import _neural_ranker
 
     # the refit's fewest steps after a probe: 0 before round 11, so that the
@@ -1626,6 +1713,7 @@ def make_ranker(config, seed, groups=None):
         "smooth_probe",
         "label_range",
         "label_span",
+        "two_view",
     )
     kwargs = {k: v for k, v in config.items() if k not in skip}
     # feature_penalty="auto" became a default in round 13: off unless asked
@@ -1680,10 +1768,13 @@ def make_ranker(config, seed, groups=None):
 
         from skrank.preprocessing import SymmetricLog1p
 
-        # "scaled_log1p" (the median) or "scaled_log1p_qNN" (quantile NN%)
-        _, _, q = kwargs["input_transform"].partition("_q")
+        # "scaled_log1p" (the median) or "scaled_log1p_qNN" (quantile NN%),
+        # "scaled_log1p@dense" / "@sparse": those columns alone (round 19)
+        spec, _, only = kwargs["input_transform"].partition("@")
+        _, _, q = spec.partition("_q")
         kwargs["input_transform"] = make_pipeline(
-            _UnitScale(int(q) / 100 if q else 0.5), SymmetricLog1p(standardize=True)
+            _UnitScale(int(q) / 100 if q else 0.5, only or None),
+            SymmetricLog1p(standardize=True),
         )
     if kwargs.get("input_transform") == "quantile":
         from sklearn.preprocessing import QuantileTransformer
@@ -1695,6 +1786,18 @@ def make_ranker(config, seed, groups=None):
         from skrank.estimators import AttentionScorer
 
         kwargs["module"] = AttentionScorer
+    if config.get("two_view"):
+        from sklearn.pipeline import make_pipeline, make_union
+
+        from skrank.preprocessing import SymmetricLog1p
+
+        # view 0: the default log1p; view 1: the unit-free log (round 17)
+        kwargs["input_transform"] = make_union(
+            SymmetricLog1p(standardize=True),
+            make_pipeline(_UnitScale(0.5), SymmetricLog1p(standardize=True)),
+        )
+        kwargs["module"] = _two_view_mlp_class()
+        kwargs["module__views"] = tuple(config["two_view"])
     if "plain_members" in kwargs:
         kwargs["module"] = _mixed_mlp_class(set(kwargs.pop("plain_members")))
     if "feature_dropout" in kwargs:
@@ -1970,10 +2073,51 @@ def print_summary(configs=None, path=OUT):
         print(f"| {config} | " + " | ".join(cells) + f" | {mean} |")
 
 
+def print_paired(base, configs, path=OUT):
+    """Each configuration minus ``base``, fit by fit (same data set and seed).
+
+    Rows are paired only within one file: the same configuration and seed
+    trained on another machine is another draw (round 19: the CPU's vector
+    kernels change the rounding, and training amplifies it). For the MQ2008
+    folds, the mean paired difference over the folds and seeds, its standard
+    error and a one-sample t test's p-value; then each other data set's mean
+    difference over its seeds.
+    """
+    from scipy import stats
+
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    score = {(r["config"], r["data"], r["seed"]): r["vali"] for r in rows}
+    for config in configs:
+        pairs = {}
+        for (c, data, seed), value in score.items():
+            if c == config and (base, data, seed) in score:
+                diff = value - score[base, data, seed]
+                pairs.setdefault(data, {})[seed] = diff
+        mq = [
+            diff
+            for name in DATASETS
+            if name.startswith("mq")
+            for diff in pairs.get(name, {}).values()
+        ]
+        print(f"== {config} - {base}")
+        if len(mq) > 1:
+            se = np.std(mq, ddof=1) / np.sqrt(len(mq))
+            p = stats.ttest_1samp(mq, 0.0).pvalue
+            mean = np.mean(mq)
+            print(f"  MQ2008: {mean:+.4f} (se {se:.4f}, p {p:.3f}, {len(mq)} fits)")
+        for name in DATASETS:
+            if name in pairs and not name.startswith("mq"):
+                diffs = list(pairs[name].values())
+                print(f"  {name}: {np.mean(diffs):+.4f} ({len(diffs)} seeds)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("configs", nargs="*")
     parser.add_argument("--summary", action="store_true", help="print the table")
+    parser.add_argument(
+        "--paired", metavar="BASE", help="print each config minus BASE, fit by fit"
+    )
     parser.add_argument("--data", default="mq1,mq2,syn_base,syn_raw,syn_short")
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--test", action="store_true")
@@ -1982,6 +2126,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.summary:
         return print_summary(args.configs, args.out)
+    if args.paired:
+        return print_paired(args.paired, args.configs, args.out)
     if args.jobs > 1:
         return run_parallel(args)
     for name in args.configs:
