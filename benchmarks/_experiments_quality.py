@@ -914,6 +914,9 @@ CONFIGS = {
     },
     # the round-16 defaults: D8 with ListNet(label_span=2.0), as R16_list2
     "D9": dict(_D9),
+    # round 19: the unit-free log of R17_unitlog, now the package's
+    # input_transform="scaled_log1p" (the new defaults)
+    "D10": {**_D9, "input_transform": "scaled_log1p"},
     # round 17: screens on the tree-shaped sets where D9 trails LightGBM
     # (tree_raw, tree_deep): less dropout, bins for every member, finer
     # bins, plain standardisation
@@ -1719,6 +1722,9 @@ def make_ranker(config, seed, groups=None):
     # feature_penalty="auto" became a default in round 13: off unless asked
     # for, so that the configurations of the earlier rounds reproduce
     kwargs.setdefault("feature_penalty", None)
+    # input_transform="scaled_log1p" became a default in round 19: the
+    # plain log1p unless asked for, so that the earlier rounds reproduce
+    kwargs.setdefault("input_transform", "log1p")
     if config.get("ema"):
         from skrank.estimators._callbacks import WeightAveraging
 
@@ -1763,14 +1769,17 @@ def make_ranker(config, seed, groups=None):
         kwargs["input_transform"] = make_union(
             SymmetricLog1p(), FunctionTransformer(_zero_indicators)
         )
-    if str(kwargs.get("input_transform")).startswith("scaled_log1p"):
+    spec = str(kwargs.get("input_transform"))
+    if spec.startswith("scaled_log1p") and spec != "scaled_log1p":
         from sklearn.pipeline import make_pipeline
 
         from skrank.preprocessing import SymmetricLog1p
 
-        # "scaled_log1p" (the median) or "scaled_log1p_qNN" (quantile NN%),
-        # "scaled_log1p@dense" / "@sparse": those columns alone (round 19)
-        spec, _, only = kwargs["input_transform"].partition("@")
+        # "scaled_log1p" itself is the package's since round 19 (rounds 17-18
+        # ran it as _UnitScale + SymmetricLog1p: the same numbers); here
+        # "scaled_log1p_qNN" (quantile NN%) and "scaled_log1p@dense" /
+        # "@sparse" (those columns alone, round 19)
+        spec, _, only = spec.partition("@")
         _, _, q = spec.partition("_q")
         kwargs["input_transform"] = make_pipeline(
             _UnitScale(int(q) / 100 if q else 0.5, only or None),

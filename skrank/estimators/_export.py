@@ -43,17 +43,24 @@ class _Scores(nn.Module):
 
 
 class _Affine(nn.Module):
-    """``(X - center) / scale``, with an optional symmetric log1p first."""
+    """``(X - center) / scale``, with an optional symmetric log1p first.
 
-    def __init__(self, center, scale, log1p):
+    The log1p measures each feature in its ``unit`` (1 unless given).
+    """
+
+    def __init__(self, center, scale, log1p, unit=None):
         super().__init__()
         self.register_buffer("center", torch.as_tensor(center, dtype=torch.float32))
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
         self.log1p = log1p
+        if unit is not None:
+            unit = torch.as_tensor(unit, dtype=torch.float32)
+        self.register_buffer("unit", unit)
 
     def forward(self, X):
         if self.log1p:
-            X = torch.sign(X) * torch.log1p(torch.abs(X))
+            magnitude = torch.abs(X) if self.unit is None else torch.abs(X) / self.unit
+            X = torch.sign(X) * torch.log1p(magnitude)
         return (X - self.center) / self.scale
 
 
@@ -79,11 +86,12 @@ def _torch_prefix(transform):
             np.zeros(n) if mean is None else mean,
             np.ones(n) if scale is None else scale,
             log1p=True,
+            unit=getattr(transform, "unit_", None),
         )
     raise ValueError(
         f"export_onnx cannot export the input transformation {name}: only "
-        "input_transform=None, 'log1p' or 'standard' have a torch form. Apply "
-        "the transformer before the ONNX model instead."
+        "input_transform=None, 'scaled_log1p', 'log1p' or 'standard' have a "
+        "torch form. Apply the transformer before the ONNX model instead."
     )
 
 
@@ -109,9 +117,10 @@ def export_onnx(ranker, path, *, opset_version=None):
     ----------
     ranker : NeuralRanker
         A fitted ranker. Its input transformation must have a torch form
-        (``input_transform`` None, ``"log1p"`` or ``"standard"``); a
-        user-supplied scikit-learn transformer cannot be exported (put it in
-        front of the ONNX model, or convert it with skl2onnx).
+        (``input_transform`` None, ``"scaled_log1p"``, ``"log1p"`` or
+        ``"standard"``); a user-supplied scikit-learn transformer cannot be
+        exported (put it in front of the ONNX model, or convert it with
+        skl2onnx).
     path : str or path-like
         The ``.onnx`` file to write (atomically: an existing file is replaced
         only once the new one is complete).

@@ -117,10 +117,10 @@ def _make_input_transform(spec, sparse=False):
     """A fresh transformer from the ``input_transform`` parameter."""
     if spec is None:
         return None
-    if spec == "log1p":
+    if spec in ("scaled_log1p", "log1p"):
         from ..preprocessing import SymmetricLog1p
 
-        return SymmetricLog1p(standardize=True)
+        return SymmetricLog1p(unit="median" if spec == "scaled_log1p" else None)
     if spec == "standard":
         from sklearn.preprocessing import StandardScaler
 
@@ -321,12 +321,16 @@ class NeuralRanker(NeuralNet):
         Show a progress bar per epoch (needs ``tqdm``).
     device : str or torch.device, default="cpu"
         Where the module and the data live during fit.
-    input_transform : {"log1p", "standard"}, transformer or None, default="log1p"
+    input_transform : {"scaled_log1p", "log1p", "standard"}, transformer or None, \
+            default="scaled_log1p"
         Fitted on the training features in ``fit`` and applied to every
         ``X`` the estimator sees (``fit``, ``eval_set``, ``predict``):
-        ``"log1p"`` is :class:`skrank.preprocessing.SymmetricLog1p`
-        (``sign(x) * log1p(|x|)``, then standardisation), which makes the
-        defaults insensitive to the scale and tails of raw features;
+        ``"scaled_log1p"`` is :class:`skrank.preprocessing.SymmetricLog1p`
+        with ``unit="median"`` (``sign(x) * log1p(|x| / u)``, ``u`` the
+        feature's median non-zero magnitude, then standardisation), which
+        makes the defaults insensitive to the scale and tails of raw
+        features and, as a tree is, to the unit each feature is given in;
+        ``"log1p"`` is the same with ``u = 1`` (the default until 0.2);
         ``"standard"`` is scikit-learn's ``StandardScaler``; a transformer
         instance is cloned and may change the number of columns (the
         module's ``n_features`` is its output width); None feeds ``X`` as
@@ -476,7 +480,7 @@ class NeuralRanker(NeuralNet):
         "progress_bar": ["boolean"],
         "lr_schedule": [StrOptions({"cosine"}), None],
         "input_transform": [
-            StrOptions({"log1p", "standard"}),
+            StrOptions({"scaled_log1p", "log1p", "standard"}),
             HasMethods(["fit", "transform"]),
             None,
         ],
@@ -508,7 +512,7 @@ class NeuralRanker(NeuralNet):
         verbose=0,
         progress_bar=False,
         device="cpu",
-        input_transform="log1p",
+        input_transform="scaled_log1p",
         lr_schedule="cosine",
         feature_penalty="auto",
         **kwargs,

@@ -25,11 +25,13 @@ from ._neural_ranker import NeuralRanker
 __all__ = ["load_ranker", "save_ranker"]
 
 _FORMAT = "skrank.NeuralRanker"
+#: 4: the input transformation may be ``"scaled_log1p"``, with each
+#: feature's unit (older skrank cannot apply it, so it refuses the file).
 #: 3: MLPScorer has ``n_bins`` (the piecewise-linear encoding). 2: every
 #: parameter and every argument of the scorer's constructor is recorded,
 #: defaults included, so a file does not depend on the defaults of the skrank
 #: that loads it. 1 left parameters at their defaults out.
-_VERSION = 3
+_VERSION = 4
 #: Scorer arguments of each older format version whose defaults (or
 #: existence) changed since: files of that version load with these values.
 _OLD_MODULE_DEFAULTS = {
@@ -266,17 +268,21 @@ def _transform_state(transform):
         raise ValueError(
             f"save_ranker cannot store the input transformation "
             f"{type(transform).__name__} without pickling code: only "
-            "input_transform=None, 'log1p' or 'standard' are saved. Apply your "
-            "transformer in a Pipeline before the ranker, or use pickle for "
-            "files you keep yourself."
+            "input_transform=None, 'scaled_log1p', 'log1p' or 'standard' are "
+            "saved. Apply your transformer in a Pipeline before the ranker, or "
+            "use pickle for files you keep yourself."
         )
     # a StandardScaler with with_mean=False keeps mean_ but does not centre
     centred = getattr(transform, "with_mean", True)
-    return {
+    state = {
         "kind": "log1p" if isinstance(transform, SymmetricLog1p) else "standard",
         "mean": _tensor(transform.mean_ if centred else None),
         "scale": _tensor(transform.scale_),
     }
+    unit = getattr(transform, "unit_", None)
+    if unit is not None:  # "scaled_log1p": each feature's unit
+        state.update(kind="scaled_log1p", unit=_tensor(unit))
+    return state
 
 
 def _restore_transform(ranker, state):
@@ -291,6 +297,9 @@ def _restore_transform(ranker, state):
     transform.n_features_in_ = ranker.n_features_in_
     transform.mean_ = None if mean is None else mean.numpy()
     transform.scale_ = None if scale is None else scale.numpy()
+    if state["kind"] in ("scaled_log1p", "log1p"):
+        unit = state.get("unit")  # absent from files of earlier versions
+        transform.unit_ = None if unit is None else unit.numpy()
     if state["kind"] == "standard":
         transform.var_ = None if scale is None else transform.scale_**2
         transform.n_samples_seen_ = 1

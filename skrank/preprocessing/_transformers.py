@@ -186,16 +186,25 @@ class SymmetricLog1p(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     r"""Symmetric log transform, optionally followed by standardisation.
 
     .. math::
-        \phi(x) = \operatorname{sign}(x) \log(1 + |x|)
+        \phi(x_j) = \operatorname{sign}(x_j) \log(1 + |x_j| / u_j)
 
-    is monotone, odd, the identity near 0 and logarithmic for large
-    :math:`|x|`, so heavy-tailed counts, lengths or scores (web ranking
+    is monotone, odd, linear near 0 and logarithmic for large
+    :math:`|x_j|`, so heavy-tailed counts, lengths or scores (web ranking
     features span many orders of magnitude) become comparable to features
     already in :math:`[0, 1]`, while the order of values within each feature,
     all that a tree model uses, is kept. Qin et al. [1]_ found this
     transform essential for neural rankers to match gradient-boosted trees.
     With ``standardize=True`` each transformed feature is then centred and
     scaled to unit variance with statistics learned in ``fit``.
+
+    The unit :math:`u_j` decides where the log bends. With :math:`u_j = 1`
+    (``unit=None``) it depends on the unit a feature is given in: a feature
+    in :math:`[0, 0.05]` is left almost linear, the same feature in
+    thousandths is logged. ``unit="median"`` measures each feature in its
+    own typical magnitude, the median of its non-zero :math:`|x_j|` in
+    ``fit``, so that the transform, like a tree, does not depend on the
+    features' units: :math:`\phi(c x_j) = \phi(x_j)` for any
+    :math:`c > 0`.
 
     Parameters
     ----------
@@ -205,9 +214,16 @@ class SymmetricLog1p(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         only centred). Sparse input to ``transform`` is scaled, not centred,
         so that it stays sparse: subtract ``mean_ / scale_`` once it is
         dense.
+    unit : {"median"} or None, default=None
+        The unit :math:`u_j` of each feature: None for 1, ``"median"`` for
+        the median of the feature's non-zero absolute values in ``fit`` (1
+        for a feature that is always 0). ``NeuralRanker``'s default
+        ``input_transform="scaled_log1p"`` uses ``"median"``.
 
     Attributes
     ----------
+    unit_ : ndarray of shape (n_features,) or None
+        The unit of each feature (None with ``unit=None``).
     mean_ : ndarray of shape (n_features,) or None
         Mean of each transformed feature (None without standardisation).
     scale_ : ndarray of shape (n_features,) or None
@@ -238,12 +254,21 @@ class SymmetricLog1p(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     array([[-1.386],
            [ 0.   ],
            [13.816]])
+    >>> scaled = SymmetricLog1p(unit="median").fit(X)
+    >>> scaled.unit_  # the median of 3 and 1e6
+    array([500001.5])
+    >>> bool(np.allclose(scaled.transform(X), scaled.fit_transform(1e-3 * X)))
+    True
     """
 
-    _parameter_constraints: ClassVar[dict] = {"standardize": ["boolean"]}
+    _parameter_constraints: ClassVar[dict] = {
+        "standardize": ["boolean"],
+        "unit": [StrOptions({"median"}), None],
+    }
 
-    def __init__(self, standardize=True):
+    def __init__(self, standardize=True, unit=None):
         self.standardize = standardize
+        self.unit = unit
 
     def fit(self, X, y=None):
         """Learn the mean and scale of the transformed features.
@@ -265,19 +290,20 @@ class SymmetricLog1p(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             self, X, reset=True, accept_sparse="csr", dtype=[np.float64, np.float32]
         )
         self.mean_ = self.scale_ = None
+        self.unit_ = None if self.unit is None else _median_magnitudes(X)
         if not self.standardize:
             return self
         if sp.issparse(X):
-            mean, var = _sparse_mean_var(X)
+            mean, var = _sparse_mean_var(X, self.unit_)
         else:
-            mean, var = _chunked_mean_var(X)
+            mean, var = _chunked_mean_var(X, self.unit_)
         self.mean_ = mean
         scale = np.sqrt(var)
         self.scale_ = np.where(scale > 0, scale, 1.0)
         return self
 
     def transform(self, X):
-        """Apply ``sign(x) * log1p(|x|)`` and the learned standardisation.
+        """Apply ``sign(x) * log1p(|x| / unit_)`` and the standardisation.
 
         Parameters
         ----------
@@ -293,15 +319,16 @@ class SymmetricLog1p(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X = validate_data(
             self, X, reset=False, accept_sparse="csr", dtype=[np.float64, np.float32]
         )
-        Z = _symlog(X)
+        # with units: computed in float64 (as fit), returned in X's dtype
+        Z = _symlog(X if self.unit_ is None else _in_units(X, self.unit_))
         if self.scale_ is None:
-            return Z
+            return Z.astype(X.dtype, copy=False)
         if sp.issparse(Z):
             return Z.multiply(1.0 / self.scale_).tocsr().astype(X.dtype)
         if self.mean_ is not None:
-            Z -= self.mean_.astype(X.dtype)
-        Z /= self.scale_.astype(X.dtype)
-        return Z
+            Z -= self.mean_.astype(Z.dtype)
+        Z /= self.scale_.astype(Z.dtype)
+        return Z.astype(X.dtype, copy=False)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -320,12 +347,37 @@ def _symlog(X):
     return np.copysign(Z, X, out=Z)
 
 
+def _median_magnitudes(X):
+    """Each column's median non-zero ``|x|`` in float64 (1 for an all-zero one)."""
+    columns = sp.csc_array(X) if sp.issparse(X) else None
+    units = np.ones(X.shape[1])
+    for j in range(X.shape[1]):
+        if columns is not None:
+            values = columns.data[columns.indptr[j] : columns.indptr[j + 1]]
+        else:
+            values = X[:, j]
+        magnitudes = np.abs(values.astype(np.float64))
+        magnitudes = magnitudes[magnitudes > 0]
+        if magnitudes.size:
+            units[j] = np.quantile(magnitudes, 0.5)
+    return units
+
+
+def _in_units(X, unit):
+    """``X / unit`` column by column, in float64 (sparse stays sparse)."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X, dtype=np.float64, copy=True)
+        X.data /= unit[X.indices]
+        return X
+    return X.astype(np.float64) / unit
+
+
 #: Rows of symlog features held at once when fitting on dense input.
 _FIT_CHUNK_BYTES = 32 * 2**20
 
 
-def _sparse_mean_var(X):
-    """Column mean and variance of ``_symlog(X)`` for CSR ``X``, in float64.
+def _sparse_mean_var(X, unit=None):
+    """Column mean and variance of ``_symlog(X / unit)`` for CSR ``X``, in float64.
 
     The variance sums squared deviations from the mean, as the dense path
     does (the stored values' and, for the implicit zeros, ``mean**2`` per
@@ -333,7 +385,8 @@ def _sparse_mean_var(X):
     statistics to rounding.
     """
     n, width = X.shape
-    Z = _symlog(sp.csr_matrix(X, dtype=np.float64))
+    X = sp.csr_matrix(X, dtype=np.float64)
+    Z = _symlog(X if unit is None else _in_units(X, unit))
     columns = Z.indices
     mean = np.bincount(columns, weights=Z.data, minlength=width) / n
     squares = np.bincount(
@@ -343,8 +396,8 @@ def _sparse_mean_var(X):
     return mean, (squares + zeros * mean**2) / n
 
 
-def _chunked_mean_var(X):
-    """Column mean and variance of ``_symlog(X)``, two passes over row blocks.
+def _chunked_mean_var(X, unit=None):
+    """Column mean and variance of ``_symlog(X / unit)``, two passes over blocks.
 
     Never holds the transformed matrix: memory stays at one block of about
     ``_FIT_CHUNK_BYTES`` whatever the number of rows.
@@ -352,9 +405,10 @@ def _chunked_mean_var(X):
     n = X.shape[0]
     step = max(1, _FIT_CHUNK_BYTES // (8 * max(1, X.shape[1])))
     blocks = [slice(i, i + step) for i in range(0, n, step)]
-    total = sum(_symlog(X[b].astype(np.float64)).sum(axis=0) for b in blocks)
-    mean = total / n
-    sq = sum(
-        ((_symlog(X[b].astype(np.float64)) - mean) ** 2).sum(axis=0) for b in blocks
-    )
-    return mean, sq / n
+
+    def block(b):
+        rows = X[b].astype(np.float64)
+        return _symlog(rows if unit is None else rows / unit)
+
+    mean = sum(block(b).sum(axis=0) for b in blocks) / n
+    return mean, sum(((block(b) - mean) ** 2).sum(axis=0) for b in blocks) / n

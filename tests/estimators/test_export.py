@@ -36,7 +36,7 @@ def test_row_wise_scores_match_predict(tmp_path, data, loss):
     )
 
 
-@pytest.mark.parametrize("spec", ["log1p", "standard"])
+@pytest.mark.parametrize("spec", ["scaled_log1p", "log1p", "standard"])
 def test_model_fitted_on_sparse_rows_exports_its_centring(tmp_path, data, spec):
     import scipy.sparse as sp
 

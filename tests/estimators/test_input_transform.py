@@ -26,17 +26,46 @@ def data():
 
 @pytest.mark.parametrize(
     "spec, cls",
-    [("log1p", SymmetricLog1p), ("standard", StandardScaler), (None, type(None))],
+    [
+        ("scaled_log1p", SymmetricLog1p),
+        ("log1p", SymmetricLog1p),
+        ("standard", StandardScaler),
+        (None, type(None)),
+    ],
 )
 def test_input_transform_is_fitted_on_the_training_features(data, spec, cls):
     X, y, groups = data
     ranker = NeuralRanker(input_transform=spec, random_state=0, **SMALL)
     ranker.fit(X, y, groups)
     assert isinstance(ranker.input_transform_, cls)
-    if spec == "log1p":
-        np.testing.assert_allclose(
-            ranker.input_transform_.mean_, SymmetricLog1p().fit(X).mean_
-        )
+    if spec in ("scaled_log1p", "log1p"):
+        unit = "median" if spec == "scaled_log1p" else None
+        expected = SymmetricLog1p(unit=unit).fit(X)
+        np.testing.assert_allclose(ranker.input_transform_.mean_, expected.mean_)
+        assert ranker.input_transform_.unit == unit
+
+
+def test_default_input_transform_is_the_unit_free_log(data):
+    X, y, groups = data
+    ranker = NeuralRanker(random_state=0, **SMALL).fit(X, y, groups)
+    expected = np.quantile(np.abs(X[:, 0][X[:, 0] != 0]), 0.5)
+    np.testing.assert_allclose(ranker.input_transform_.unit_[0], expected)
+
+
+def test_default_fit_is_invariant_to_each_feature_unit(data):
+    # scaled_log1p measures each feature in its own median magnitude, so a
+    # positive rescaling of a feature changes nothing but rounding, as for a
+    # tree; with plain log1p the unit decides where the log bends
+    X, y, groups = data
+    X = np.abs(X)  # raw, non-negative values, as counts or scores are
+    scale = np.array([1e-3, 1.0, 1e3, 1e5])
+    ranker = NeuralRanker(random_state=0, **SMALL)
+    pa = clone(ranker).fit(X, y, groups).predict(X)
+    pb = clone(ranker).fit(X * scale, y, groups).predict(X * scale)
+    np.testing.assert_allclose(pa, pb, rtol=1e-4, atol=1e-4)
+    plain = NeuralRanker(input_transform="log1p", random_state=0, **SMALL)
+    pc = clone(plain).fit(X * scale, y, groups).predict(X * scale)
+    assert np.abs(pc - pa).max() > 1e-2
 
 
 def test_input_transform_makes_fit_invariant_to_feature_scale(data):
@@ -99,7 +128,7 @@ def test_weight_averaging_decay_zero_is_plain_training(data):
     np.testing.assert_allclose(plain.predict(X), averaged.predict(X), rtol=1e-5)
 
 
-@pytest.mark.parametrize("spec", ["log1p", "standard"])
+@pytest.mark.parametrize("spec", ["scaled_log1p", "log1p", "standard"])
 def test_input_transform_keeps_sparse_input_sparse(data, spec):
     import scipy.sparse as sp
 

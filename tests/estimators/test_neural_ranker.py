@@ -119,7 +119,7 @@ def test_read_only_inputs_fit_without_warnings(loss):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("spec", ["log1p", "standard", None])
+@pytest.mark.parametrize("spec", ["scaled_log1p", "log1p", "standard", None])
 def test_sparse_equals_dense(spec, dtype):
     # Sparse rows are densified a batch at a time and then transformed, so
     # the input transform centres them as it centres dense rows: the same

@@ -158,7 +158,8 @@ def test_input_transform_round_trip_and_refusal(tmp_path):
     y = rng.integers(0, 3, 60).astype(float)
     g = np.repeat(np.arange(6), 10)
     X[X < 1] = 0  # a third of the values: also fitted as a sparse matrix
-    for spec, rows in itertools.product(("log1p", "standard"), (X, sp.csr_matrix(X))):
+    specs = ("scaled_log1p", "log1p", "standard")
+    for spec, rows in itertools.product(specs, (X, sp.csr_matrix(X))):
         ranker = NeuralRanker(input_transform=spec, max_epochs=2, random_state=0)
         ranker.fit(rows, y, g)
         save_ranker(ranker, tmp_path / f"{spec}.pt")
@@ -182,7 +183,7 @@ def test_file_records_every_scorer_argument(tmp_path):
     save_ranker(ranker, tmp_path / "m.pt")
     content = torch.load(tmp_path / "m.pt", weights_only=True)
     params = json.loads(content["config"])["params"]
-    assert content["version"] == 3
+    assert content["version"] == 4
     names = ("dropout", "hidden_sizes", "n_members", "activation", "norm", "n_bins")
     for name in names:
         assert f"module__{name}" in params

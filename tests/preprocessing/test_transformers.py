@@ -175,9 +175,56 @@ def test_symmetric_log1p_sparse_stays_sparse_and_is_scaled_only():
     assert (X != X_before).nnz == 0
 
 
+def test_symmetric_log1p_median_unit():
+    X = np.array([[-3.0, 0.0, 0.0], [0.0, 0.02, 0.0], [6.0, 0.05, 0.0], [9.0, 0.01, 0]])
+    t = SymmetricLog1p(standardize=False, unit="median").fit(X)
+    # the median of each feature's non-zero magnitudes; 1 for an all-zero one
+    np.testing.assert_array_equal(t.unit_, [6.0, 0.02, 1.0])
+    expected = np.sign(X) * np.log1p(np.abs(X) / t.unit_)
+    np.testing.assert_allclose(t.transform(X), expected)
+    assert SymmetricLog1p().fit(X).unit_ is None
+
+
+@pytest.mark.parametrize("standardize", [True, False])
+def test_symmetric_log1p_median_unit_is_free_of_the_features_units(standardize):
+    rng = np.random.default_rng(0)
+    X = rng.lognormal(size=(50, 3)) * (rng.random((50, 3)) < 0.6)
+    X[:, 2] *= -1
+    units = np.array([1e-4, 1.0, 1e5])
+    t = SymmetricLog1p(standardize=standardize, unit="median")
+    np.testing.assert_allclose(
+        t.fit_transform(X), clone(t).fit_transform(X * units), rtol=1e-10, atol=1e-12
+    )
+    # without a unit, the rescaled features are logged differently
+    plain = SymmetricLog1p(standardize=standardize)
+    assert not np.allclose(plain.fit_transform(X), plain.fit_transform(X * units))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_symmetric_log1p_median_unit_sparse_equals_dense(dtype):
+    X = (sp.random(40, 5, density=0.3, random_state=1, format="csr") * 50).astype(dtype)
+    X_before = X.copy()
+    sparse = SymmetricLog1p(unit="median").fit(X)
+    dense = SymmetricLog1p(unit="median").fit(X.toarray())
+    np.testing.assert_array_equal(sparse.unit_, dense.unit_)
+    np.testing.assert_allclose(sparse.mean_, dense.mean_, rtol=1e-12)
+    np.testing.assert_allclose(sparse.scale_, dense.scale_, rtol=1e-12)
+    out = sparse.transform(X)
+    assert sp.issparse(out) and out.dtype == dtype
+    np.testing.assert_allclose(
+        out.toarray(), np.log1p(X.toarray() / dense.unit_) / dense.scale_, rtol=1e-6
+    )
+    centred = dense.transform(X.toarray())
+    assert centred.dtype == dtype
+    np.testing.assert_allclose(centred.mean(axis=0), 0, atol=1e-6)
+    assert (X != X_before).nnz == 0
+
+
 def test_symmetric_log1p_bad_inputs():
     with pytest.raises(ValueError, match="The 'standardize' parameter of Symmetric"):
         SymmetricLog1p(standardize="yes").fit(np.ones((2, 2)))
+    with pytest.raises(ValueError, match="The 'unit' parameter of SymmetricLog1p"):
+        SymmetricLog1p(unit="mean").fit(np.ones((2, 2)))
     with pytest.raises(ValueError, match="Input X contains infinity"):
         SymmetricLog1p().fit(np.array([[np.inf]]))
     t = SymmetricLog1p().fit(np.ones((2, 2)))
@@ -195,7 +242,9 @@ def test_transformers_clone_and_feature_names():
         assert list(fitted.get_feature_names_out()) == ["a", "b"]
 
 
-@parametrize_with_checks([SymmetricLog1p(), SymmetricLog1p(standardize=False)])
+@parametrize_with_checks(
+    [SymmetricLog1p(), SymmetricLog1p(standardize=False), SymmetricLog1p(unit="median")]
+)
 def test_symmetric_log1p_passes_sklearn_checks(estimator, check):
     # QueryNormalizer is left out: every generic check calls fit(X, y) with
     # no groups, which it rejects on purpose (a silent one-query fallback
