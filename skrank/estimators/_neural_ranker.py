@@ -321,9 +321,9 @@ class NeuralRanker(NeuralNet):
         Show a progress bar per epoch (needs ``tqdm``).
     device : str or torch.device, default="cpu"
         Where the module and the data live during fit.
-    input_transform : {"scaled_log1p", "log1p", "standard"}, transformer or None, \
-            default="scaled_log1p"
-        Fitted on the training features in ``fit`` and applied to every
+    input_transform : str, transformer or None, default="scaled_log1p"
+        ``"scaled_log1p"``, ``"log1p"``, ``"standard"``, a transformer or
+        None. Fitted on the training features in ``fit`` and applied to every
         ``X`` the estimator sees (``fit``, ``eval_set``, ``predict``):
         ``"scaled_log1p"`` is :class:`skrank.preprocessing.SymmetricLog1p`
         with ``unit="median"`` (``sign(x) * log1p(|x| / u)``, ``u`` the
