@@ -217,7 +217,7 @@ class SymmetricLog1p(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     unit : {"median"} or None, default=None
         The unit :math:`u_j` of each feature: None for 1, ``"median"`` for
         the median of the feature's non-zero absolute values in ``fit`` (1
-        for a feature that is always 0). ``NeuralRanker``'s default
+        for a feature that is always 0). ``NeuralRanker``'s
         ``input_transform="scaled_log1p"`` uses ``"median"``.
 
     Attributes

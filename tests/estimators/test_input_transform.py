@@ -45,21 +45,25 @@ def test_input_transform_is_fitted_on_the_training_features(data, spec, cls):
         assert ranker.input_transform_.unit == unit
 
 
-def test_default_input_transform_is_the_unit_free_log(data):
+def test_scaled_log1p_measures_each_feature_in_its_median_magnitude(data):
     X, y, groups = data
-    ranker = NeuralRanker(random_state=0, **SMALL).fit(X, y, groups)
+    ranker = NeuralRanker(input_transform="scaled_log1p", random_state=0, **SMALL)
+    ranker.fit(X, y, groups)
     expected = np.quantile(np.abs(X[:, 0][X[:, 0] != 0]), 0.5)
     np.testing.assert_allclose(ranker.input_transform_.unit_[0], expected)
+    # the default stays the plain log1p
+    plain = NeuralRanker(random_state=0, **SMALL).fit(X, y, groups)
+    assert plain.input_transform_.unit_ is None
 
 
-def test_default_fit_is_invariant_to_each_feature_unit(data):
+def test_scaled_log1p_fit_is_invariant_to_each_feature_unit(data):
     # scaled_log1p measures each feature in its own median magnitude, so a
     # positive rescaling of a feature changes nothing but rounding, as for a
     # tree; with plain log1p the unit decides where the log bends
     X, y, groups = data
     X = np.abs(X)  # raw, non-negative values, as counts or scores are
     scale = np.array([1e-3, 1.0, 1e3, 1e5])
-    ranker = NeuralRanker(random_state=0, **SMALL)
+    ranker = NeuralRanker(input_transform="scaled_log1p", random_state=0, **SMALL)
     pa = clone(ranker).fit(X, y, groups).predict(X)
     pb = clone(ranker).fit(X * scale, y, groups).predict(X * scale)
     np.testing.assert_allclose(pa, pb, rtol=1e-4, atol=1e-4)
