@@ -26,7 +26,8 @@ __all__ = ["load_ranker", "save_ranker"]
 
 _FORMAT = "skrank.NeuralRanker"
 #: 4: the input transformation may be ``"scaled_log1p"``, with each
-#: feature's unit (older skrank cannot apply it, so it refuses the file).
+#: feature's unit (older skrank cannot apply it, so it refuses the file). A
+#: file is written in the lowest version that holds it: 3 without units.
 #: 3: MLPScorer has ``n_bins`` (the piecewise-linear encoding). 2: every
 #: parameter and every argument of the scorer's constructor is recorded,
 #: defaults included, so a file does not depend on the defaults of the skrank
@@ -179,16 +180,18 @@ def save_ranker(ranker, path):
     }
     from .. import __version__
 
+    transform = _transform_state(getattr(ranker, "input_transform_", None))
     content = {
         "format": _FORMAT,
-        "version": _VERSION,
+        # the lowest version that holds the file: older skrank reads it
+        "version": _VERSION if transform and "unit" in transform else _VERSION - 1,
         "skrank_version": __version__,
         "config": json.dumps(config),
         "state_dict": {
             k: v.detach().cpu() for k, v in ranker.module_.state_dict().items()
         },
         "output_offset": getattr(ranker, "output_offset_", None),
-        "input_transform": _transform_state(getattr(ranker, "input_transform_", None)),
+        "input_transform": transform,
     }
     content["sha256"] = _checksum(content)
     path = os.fspath(path)

@@ -183,11 +183,30 @@ def test_file_records_every_scorer_argument(tmp_path):
     save_ranker(ranker, tmp_path / "m.pt")
     content = torch.load(tmp_path / "m.pt", weights_only=True)
     params = json.loads(content["config"])["params"]
-    assert content["version"] == 4
+    assert content["version"] == 3  # format 4 only for the units of scaled_log1p
     names = ("dropout", "hidden_sizes", "n_members", "activation", "norm", "n_bins")
     for name in names:
         assert f"module__{name}" in params
     assert params["batch_size"] == "auto"
+
+
+def test_units_of_scaled_log1p_need_format_4(tmp_path):
+    # a file whose transform has units is format 4, which older skrank
+    # refuses ("newer than this skrank reads") instead of applying log1p
+    # without the units; the units round-trip exactly
+    X, y, g = make_data()
+    ranker = NeuralRanker(
+        input_transform="scaled_log1p", max_epochs=1, random_state=0
+    ).fit(X, y, g)
+    save_ranker(ranker, tmp_path / "m.pt")
+    content = torch.load(tmp_path / "m.pt", weights_only=True)
+    assert content["version"] == 4
+    assert content["input_transform"]["kind"] == "scaled_log1p"
+    again = load_ranker(tmp_path / "m.pt")
+    np.testing.assert_array_equal(
+        again.input_transform_.unit_, ranker.input_transform_.unit_
+    )
+    assert again.input_transform_.unit == "median"
 
 
 def test_damaged_file_is_refused_and_files_without_a_checksum_load(tmp_path):
