@@ -1797,14 +1797,13 @@ def make_ranker(config, seed, groups=None):
 
         kwargs["module"] = AttentionScorer
     if config.get("two_view"):
-        from sklearn.pipeline import make_pipeline, make_union
+        from sklearn.pipeline import make_union
 
         from skrank.preprocessing import SymmetricLog1p
 
         # view 0: the default log1p; view 1: the unit-free log (round 17)
         kwargs["input_transform"] = make_union(
-            SymmetricLog1p(standardize=True),
-            make_pipeline(_UnitScale(0.5), SymmetricLog1p(standardize=True)),
+            SymmetricLog1p(), SymmetricLog1p(unit="median")
         )
         kwargs["module"] = _two_view_mlp_class()
         kwargs["module__views"] = tuple(config["two_view"])

@@ -11,16 +11,14 @@ on its validation part. One JSON row per draw.
         201,202,203,204,205,206 R17_unitlog
 """
 
-import json
 import sys
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _experiments_quality import _D9, CONFIGS, _hold_small04, _syn_raw, make_ranker
-
-from skrank.metrics import ndcg_score
+from _experiments_quality import _hold_small04, _syn_raw
+from _experiments_resplit import print_paired_row
 
 GENERATORS = {"syn_raw": _syn_raw, "hold_small04": _hold_small04}
 
@@ -29,12 +27,9 @@ def main(name, draws, other):
     torch.set_num_threads(1)
     for draw in draws:
         train, vali, _ = GENERATORS[name](seed=draw)
-        row = {"data": name, "draw": draw, "config": other}
-        for tag, config in (("D9", _D9), ("other", CONFIGS[other])):
-            model = make_ranker(config, 0, groups=train[2]).fit(*train)
-            row[tag] = float(ndcg_score(vali[1], model.predict(vali[0]), vali[2], k=10))
-        row["diff"] = row["other"] - row["D9"]
-        print(json.dumps(row), flush=True)
+        print_paired_row(
+            {"data": name, "draw": draw, "config": other}, train, vali, other
+        )
 
 
 if __name__ == "__main__":

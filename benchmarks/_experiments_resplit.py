@@ -24,18 +24,25 @@ from _experiments_quality import _D9, CONFIGS, _split_by_query, load, make_ranke
 from skrank.metrics import ndcg_score
 
 
+def print_paired_row(row, train, vali, other):
+    """Fit ``D9`` and ``other`` (seed 0) on ``train``; print ``row`` with
+    their validation NDCG@10 and the difference."""
+    for tag, config in (("D9", _D9), ("other", CONFIGS[other])):
+        model = make_ranker(config, 0, groups=train[2]).fit(*train)
+        row[tag] = float(ndcg_score(vali[1], model.predict(vali[0]), vali[2], k=10))
+    row["diff"] = row["other"] - row["D9"]
+    print(json.dumps(row), flush=True)
+
+
 def main(name, splits, other):
     torch.set_num_threads(1)
     parts = load(name)
     X, y, g = (np.concatenate([p[i] for p in parts]) for i in range(3))
     for split in splits:
         train, vali, _ = _split_by_query(X, y, g, split)
-        row = {"data": name, "split": split, "config": other}
-        for tag, config in (("D9", _D9), ("other", CONFIGS[other])):
-            model = make_ranker(config, 0, groups=train[2]).fit(*train)
-            row[tag] = float(ndcg_score(vali[1], model.predict(vali[0]), vali[2], k=10))
-        row["diff"] = row["other"] - row["D9"]
-        print(json.dumps(row), flush=True)
+        print_paired_row(
+            {"data": name, "split": split, "config": other}, train, vali, other
+        )
 
 
 if __name__ == "__main__":

@@ -385,8 +385,9 @@ def _sparse_mean_var(X, unit=None):
     statistics to rounding.
     """
     n, width = X.shape
-    X = sp.csr_matrix(X, dtype=np.float64)
-    Z = _symlog(X if unit is None else _in_units(X, unit))
+    Z = _symlog(
+        sp.csr_matrix(X, dtype=np.float64) if unit is None else _in_units(X, unit)
+    )
     columns = Z.indices
     mean = np.bincount(columns, weights=Z.data, minlength=width) / n
     squares = np.bincount(
