@@ -376,6 +376,11 @@ _INFORMATIVE = {
     "hold_small04": 6,
     "hold_sparse": 12,
     "hold_wide": 15,
+    "tree_base": 8,
+    "tree_qn": 8,
+    "tree_raw": 10,
+    "tree_counts": 8,
+    "tree_deep": 6,
 }
 
 
@@ -918,6 +923,13 @@ CONFIGS = {
     # input_transform="scaled_log1p" (adopted, then withdrawn for its epoch
     # budget on the MSLR-shaped task)
     "D10": {**_D9, "input_transform": "scaled_log1p"},
+    # round 20: diagnostics on the tree-shaped sets where D9 trails LightGBM:
+    # the informative features only (the trees split the first
+    # n_informative), for the defaults and for LightGBM
+    "R20_oracle": {**_D9, "columns": "informative"},
+    # round 20: the probe also chooses whether the binned members score alone
+    # (NeuralRanker(member_selection="auto"); its margin is _SELECTION_MARGIN)
+    "D11": {**_D9, "member_selection": "auto"},
     # round 17: screens on the tree-shaped sets where D9 trails LightGBM
     # (tree_raw, tree_deep): less dropout, bins for every member, finer
     # bins, plain standardisation
@@ -1726,6 +1738,9 @@ def make_ranker(config, seed, groups=None):
     # the plain log1p unless asked for (the default, pinned so that the rows
     # keep their meaning if the default changes)
     kwargs.setdefault("input_transform", "log1p")
+    # every member scores unless asked for (round 20's member_selection,
+    # pinned so that the earlier configurations reproduce)
+    kwargs.setdefault("member_selection", None)
     if config.get("ema"):
         from skrank.estimators._callbacks import WeightAveraging
 

@@ -56,7 +56,8 @@ class ValidNDCG(Callback):
     (skorch passes each batch's output to ``on_batch_end``) and computes the
     mean NDCG over the validation queries at the end of the epoch. Nothing is
     recorded without validation data or when no validation query has a
-    relevant document.
+    relevant document. In the probe of ``member_selection="auto"`` it also
+    records ``valid_ndcg_binned``, the NDCG of the binned members' mean.
     """
 
     def initialize(self):
@@ -72,9 +73,11 @@ class ValidNDCG(Callback):
             return
         (_, mask), labels = batch
         scores = net._score_from_output(y_pred)
-        self.parts_.append(
-            (scores[mask].float().cpu(), labels[mask].cpu(), mask.sum(1).cpu())
-        )
+        part = [scores[mask].float().cpu(), labels[mask].cpu(), mask.sum(1).cpu()]
+        keep = getattr(net, "_selection_candidates", lambda: None)()
+        if keep is not None:
+            part.append(net._mean_score(y_pred, keep)[mask].float().cpu())
+        self.parts_.append(tuple(part))
 
     def on_epoch_end(self, net, **kwargs):
         parts, self.parts_ = self.parts_, []
@@ -82,7 +85,9 @@ class ValidNDCG(Callback):
             return
         from ..metrics import ndcg_score
 
-        scores, labels, sizes = (torch.cat(p).numpy() for p in zip(*parts, strict=True))
+        scores, labels, sizes, *alone = (
+            torch.cat(p).numpy() for p in zip(*parts, strict=True)
+        )
         groups = np.repeat(np.arange(sizes.shape[0]), sizes)
         value = float(ndcg_score(labels, scores, groups, k=net.ndcg_k))
         if math.isnan(value):
@@ -91,6 +96,9 @@ class ValidNDCG(Callback):
         previous = [v for v in previous if v is not None]
         net.history.record("valid_ndcg", value)
         net.history.record("valid_ndcg_best", not previous or value > max(previous))
+        if alone:
+            binned = float(ndcg_score(labels, alone[0], groups, k=net.ndcg_k))
+            net.history.record("valid_ndcg_binned", binned)
 
     def __getstate__(self):
         return {**self.__dict__, "parts_": []}

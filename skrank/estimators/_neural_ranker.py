@@ -76,6 +76,22 @@ def _is_context_aware(module):
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
+def _selected_weights(probe, best):
+    """``member_weights_`` from a probe's records at its ``best`` epoch.
+
+    None (every member scores) unless the binned members' held-out NDCG
+    (``valid_ndcg_binned``) beats every member's by ``_SELECTION_MARGIN``.
+    """
+    row = probe.history[best - 1]
+    alone, every = row.get("valid_ndcg_binned"), row.get("valid_ndcg")
+    if alone is None or every is None or not alone > every + _SELECTION_MARGIN:
+        return None
+    keep = probe._selection_candidates()
+    weights = np.zeros(_n_members(probe.module_))
+    weights[keep] = 1.0 / len(keep)
+    return weights
+
+
 def _n_members(module):
     return int(getattr(_unwrapped(module), "n_members", 1))
 
@@ -101,6 +117,9 @@ _AUTO_BATCH_QUERIES = (4, 32)
 #: marginal effect, applied when fewer than this share of the features that
 #: vary within queries have one.
 _AUTO_PENALTY = 1e-2
+#: member_selection="auto": the binned members score alone when the probe's
+#: held-out NDCG of their mean beats every member's mean by more than this
+_SELECTION_MARGIN = 0.005
 _AUTO_PENALTY_SHARE = 0.5
 
 
@@ -367,6 +386,19 @@ class NeuralRanker(NeuralNet):
         ``feature_norms`` or an ``input_transform`` that changes the number
         of columns (``feature_penalty_`` is None). The test is on the
         training rows; its cost is small next to training.
+    member_selection : "auto" or None, default="auto"
+        With ``max_epochs="auto"`` and an ensemble scorer whose members see
+        different inputs (:class:`MLPScorer`'s members with and without
+        quantile bins), the probe also decides which members score. At its
+        epoch of least validation loss it compares, on its held-out queries,
+        the NDCG@``ndcg_k`` of the mean of the binned members' scores with
+        that of every member's. If the binned members alone are ahead by
+        more than 0.005, the ranker scores with their mean
+        (``member_weights_``); every member still trains. On data whose
+        relevance turns on thresholds of the features (where trees do well)
+        the members without bins can fall far behind and drag the mean
+        down; elsewhere they add diversity, and the mean of all stays.
+        None: every member scores, whatever the probe finds.
     **kwargs
         Other :class:`skorch.NeuralNet` parameters and prefixed component
         parameters (``module__*``, ``loss__*``, ``optimizer__*``,
@@ -395,6 +427,10 @@ class NeuralRanker(NeuralNet):
         Added to the scorer's outputs: where the loss starts from the
         training labels (``loss.initial_output``, e.g. the ordinal loss's
         threshold logits); None for most losses.
+    member_weights_ : ndarray of shape (n_members,) or None
+        Each member's weight in the score where ``member_selection`` left
+        members out (weights of the kept members equal, summing to 1), else
+        None: the mean of every member's score.
     feature_penalty_ : ndarray of shape (n_features,) or None
         The group-lasso strength of each feature in the training loss
         (``feature_penalty``, resolved on the training data), None without
@@ -426,7 +462,8 @@ class NeuralRanker(NeuralNet):
     ListNet, Adam with ``lr=1e-3`` decayed by a cosine over an epoch budget
     chosen by a probe, batches of about 600 documents, the symmetric log
     transform of the inputs, a group lasso on the features without a
-    marginal effect where those are the majority, every query trained on)
+    marginal effect where those are the majority, every query trained on,
+    the binned members alone scoring where the probe finds them ahead)
     were chosen on the validation
     files of MQ2008 and of synthetic sets of other shapes, never on test
     data; the protocol and the results are in the project's
@@ -492,6 +529,7 @@ class NeuralRanker(NeuralNet):
             Interval(numbers.Real, 0, None, closed="left"),
             None,
         ],
+        "member_selection": [StrOptions({"auto"}), None],
     }
 
     def __init__(
@@ -518,6 +556,7 @@ class NeuralRanker(NeuralNet):
         input_transform="log1p",
         lr_schedule="cosine",
         feature_penalty="auto",
+        member_selection="auto",
         **kwargs,
     ):
         # Set before NeuralNet.__init__: a loss instance is a torch module and
@@ -534,6 +573,7 @@ class NeuralRanker(NeuralNet):
         self.input_transform = input_transform
         self.lr_schedule = lr_schedule
         self.feature_penalty = feature_penalty
+        self.member_selection = member_selection
         kwargs.setdefault("train_split", None)
         super().__init__(
             module,
@@ -981,12 +1021,37 @@ class NeuralRanker(NeuralNet):
         return self.loss_(scores, y_true, mask)
 
     def _score_from_output(self, output):
-        # an ensemble module scores with the mean of its members
+        # an ensemble module scores with the mean of its members (of those
+        # member_selection kept)
         members = _n_members(getattr(self, "module_", None))
         if members > 1:
-            parts = output.unflatten(-1, (members, -1)).unbind(-2)
-            return sum(self._member_score(p) for p in parts) / members
+            return self._mean_score(output, self._scoring_members())
         return self._member_score(output)
+
+    def _mean_score(self, output, keep):
+        """The mean score of the members ``keep`` of an ensemble's output."""
+        parts = output.unflatten(-1, (_n_members(self.module_), -1)).unbind(-2)
+        return sum(self._member_score(parts[m]) for m in keep) / len(keep)
+
+    def _selection_candidates(self):
+        """The members ``member_selection`` may keep alone, or None.
+
+        The binned members of an ensemble that mixes members with and
+        without bins, in a probe of ``max_epochs="auto"``.
+        """
+        if not getattr(self, "_select_members", False):
+            return None
+        binned = getattr(_unwrapped(self.module_), "binned", None)
+        if _n_members(self.module_) < 2 or not binned or all(binned):
+            return None
+        keep = [m for m, b in enumerate(binned) if b]
+        return keep or None
+
+    def _scoring_members(self):
+        weights = getattr(self, "member_weights_", None)
+        if weights is None:
+            return range(_n_members(self.module_))
+        return [m for m, w in enumerate(weights) if w > 0]
 
     def _member_score(self, output):
         fn = getattr(self.loss_, "score_from_output", None)
@@ -1119,6 +1184,7 @@ class NeuralRanker(NeuralNet):
     def _fit_epochs(self, X, y, groups, sample_weight, eval_set):
         """The epoch budget of a fit: ``max_epochs``, or chosen for "auto"."""
         self.probe_best_epoch_ = None
+        self.member_weights_ = None
         if self.max_epochs != "auto":
             return self.max_epochs
         # validated here: the probe would otherwise meet them unchecked
@@ -1149,6 +1215,8 @@ class NeuralRanker(NeuralNet):
             progress_bar=False,
             warm_start=False,
         )
+        # member_selection: the probe also scores the binned members alone
+        probe._select_members = self.member_selection == "auto"
         with warnings.catch_warnings():  # said once, by the refit
             for said in (_NO_SIGNAL_MESSAGE, _ONE_DOCUMENT_MESSAGE):
                 warnings.filterwarnings("ignore", said, UserWarning)
@@ -1163,6 +1231,7 @@ class NeuralRanker(NeuralNet):
             return _AUTO_FALLBACK_EPOCHS
         best = int(np.nanargmin(np.where(np.isfinite(losses), losses, np.nan))) + 1
         self.probe_best_epoch_ = best
+        self.member_weights_ = _selected_weights(probe, best)
         # the refit's training batches an epoch: the probe's where the refit
         # keeps its split (history's "batches" also lists the validation
         # ones), else those of every query (one batch size rule)

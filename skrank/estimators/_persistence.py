@@ -25,6 +25,10 @@ from ._neural_ranker import NeuralRanker
 __all__ = ["load_ranker", "save_ranker"]
 
 _FORMAT = "skrank.NeuralRanker"
+#: 5: the ranker scores with some of its members (``member_weights_``, set
+#: by ``member_selection``), or ``member_selection`` is not its default
+#: "auto" (a parameter older skrank does not know). Older skrank would score
+#: with every member, or fail on the parameter: it refuses the file instead.
 #: 4: the input transformation may be ``"scaled_log1p"``, with each
 #: feature's unit (older skrank cannot apply it, so it refuses the file). A
 #: file is written in the lowest version that holds it: 3 without units.
@@ -32,7 +36,7 @@ _FORMAT = "skrank.NeuralRanker"
 #: parameter and every argument of the scorer's constructor is recorded,
 #: defaults included, so a file does not depend on the defaults of the skrank
 #: that loads it. 1 left parameters at their defaults out.
-_VERSION = 4
+_VERSION = 5
 #: Scorer arguments of each older format version whose defaults (or
 #: existence) changed since: files of that version load with these values.
 _OLD_MODULE_DEFAULTS = {
@@ -181,10 +185,18 @@ def save_ranker(ranker, path):
     from .. import __version__
 
     transform = _transform_state(getattr(ranker, "input_transform_", None))
+    weights = getattr(ranker, "member_weights_", None)
+    # the default member_selection is left out of files every skrank reads
+    if params.get("member_selection") == "auto":
+        del params["member_selection"]
+    if weights is not None or "member_selection" in params:
+        version = 5
+    else:
+        version = 4 if transform and "unit" in transform else 3
     content = {
         "format": _FORMAT,
         # the lowest version that holds the file: older skrank reads it
-        "version": _VERSION if transform and "unit" in transform else _VERSION - 1,
+        "version": version,
         "skrank_version": __version__,
         "config": json.dumps(config),
         "state_dict": {
@@ -193,6 +205,8 @@ def save_ranker(ranker, path):
         "output_offset": getattr(ranker, "output_offset_", None),
         "input_transform": transform,
     }
+    if weights is not None:
+        content["member_weights"] = [float(w) for w in weights]
     content["sha256"] = _checksum(content)
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
@@ -436,6 +450,8 @@ def load_ranker(path, *, module=None, loss=None, device="cpu"):
     _restore_transform(ranker, content.get("input_transform"))
     offset = content.get("output_offset")
     ranker.output_offset_ = offset if isinstance(offset, torch.Tensor) else None
+    weights = content.get("member_weights")
+    ranker.member_weights_ = None if weights is None else np.asarray(weights)
     if config.get("best_epoch") is not None:
         ranker.best_epoch_ = config["best_epoch"]
     # the penalty of continued training (partial_fit, warm_start)
