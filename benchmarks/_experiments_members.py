@@ -4,14 +4,19 @@
 bins (members 0, 2, 4) and two on the features alone (1, 3). This fits ``D9``
 on a set's training part and scores its validation part with the mean of
 every member (the defaults), of the binned members alone and of the plain
-members alone. One JSON row per (set, seed).
+members alone; the row also has the probe's held-out NDCG@10 of the three
+means at its best epoch (``probe_ndcg``), on which ``member_selection``
+decides. One JSON row per (set, seed). A set named ``"tree_raw@301"`` is the
+generator of ``tree_raw`` drawn anew with seed 301 (tree sets, ``syn_raw``,
+``hold_small04``); its test part is scored too (``test_*``).
 
     SKRANK_CACHE=... python benchmarks/_experiments_members.py \
-        mq1,tree_raw 0,1,2 OUT.jsonl
+        mq1,tree_raw 0,1,2 OUT.jsonl [JOBS]
 """
 
 import json
 import multiprocessing
+import os
 import sys
 from pathlib import Path
 
@@ -19,11 +24,23 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _experiments_quality import CONFIGS, _stash_probe_history, load, make_ranker
+from _experiments_quality import (
+    _TREE_SETS,
+    CONFIGS,
+    _hold_small04,
+    _stash_probe_history,
+    _syn_raw,
+    _tree_world,
+    load,
+    make_ranker,
+)
 
 from skrank.estimators import NeuralRanker
 from skrank.metrics import ndcg_score
 
+#: score the test parts of the harness's sets too (SKRANK_MEMBERS_TEST=1):
+#: the pairs of D9 ("all") and D11 on the test tables' fits
+TEST = os.environ.get("SKRANK_MEMBERS_TEST") == "1"
 SUBSETS = {"all": [0, 1, 2, 3, 4], "binned": [0, 2, 4], "plain": [1, 3]}
 
 
@@ -86,10 +103,20 @@ def subset_scores(ranker, X, groups):
     return out
 
 
+def parts_of(data):
+    """A set of the harness, or ``"name@draw"``: its generator drawn anew."""
+    name, _, draw = data.partition("@")
+    if not draw:
+        return load(name)
+    if name in _TREE_SETS:
+        return _tree_world(**{**_TREE_SETS[name], "seed": int(draw)})
+    return {"syn_raw": _syn_raw, "hold_small04": _hold_small04}[name](seed=int(draw))
+
+
 def task(args):
     data, seed = args
     torch.set_num_threads(1)
-    train, vali = load(data)[:2]
+    train, vali, test = parts_of(data)
     _stash_probe_history()
     ranker = make_ranker(CONFIGS["D9"], seed, groups=train[2])
     ranker.__class__ = MemberLoggingRanker  # the probe is a clone: logs too
@@ -100,14 +127,18 @@ def task(args):
     row["probe_losses"] = [round(float(v), 6) for v in member]
     for name, scores in subset_scores(ranker, vali[0], vali[2]).items():
         row[name] = float(ndcg_score(vali[1], scores, vali[2], k=10))
+    if "@" in data or TEST:  # a new draw's test part is as unseen as its vali
+        for name, scores in subset_scores(ranker, test[0], test[2]).items():
+            row[f"test_{name}"] = float(ndcg_score(test[1], scores, test[2], k=10))
     return row
 
 
-def main(data, seeds, out):
+def main(data, seeds, out, jobs=2):
     for name in data:
-        load(name)
+        if "@" not in name:
+            load(name)
     tasks = [(d, s) for s in seeds for d in data]
-    with multiprocessing.get_context("spawn").Pool(2) as pool:
+    with multiprocessing.get_context("spawn").Pool(jobs) as pool:
         for row in pool.imap_unordered(task, tasks):
             print(json.dumps(row), flush=True)
             with open(out, "a") as f:
@@ -119,4 +150,5 @@ if __name__ == "__main__":
         sys.argv[1].split(","),
         [int(s) for s in sys.argv[2].split(",")],
         sys.argv[3],
+        *(int(j) for j in sys.argv[4:5]),
     )

@@ -117,10 +117,10 @@ _AUTO_BATCH_QUERIES = (4, 32)
 #: marginal effect, applied when fewer than this share of the features that
 #: vary within queries have one.
 _AUTO_PENALTY = 1e-2
+_AUTO_PENALTY_SHARE = 0.5
 #: member_selection="auto": the binned members score alone when the probe's
 #: held-out NDCG of their mean beats every member's mean by more than this
 _SELECTION_MARGIN = 0.005
-_AUTO_PENALTY_SHARE = 0.5
 
 
 def _resolve_batch_size(batch_size, index):
