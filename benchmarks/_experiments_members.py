@@ -8,7 +8,8 @@ members alone; the row also has the probe's held-out NDCG@10 of the three
 means at its best epoch (``probe_ndcg``), on which ``member_selection``
 decides. One JSON row per (set, seed). A set named ``"tree_raw@301"`` is the
 generator of ``tree_raw`` drawn anew with seed 301 (tree sets, ``syn_raw``,
-``hold_small04``); its test part is scored too (``test_*``).
+``hold_small04``); its test part is scored too (``test_*``). ``"mslr"`` is
+``bench_quality.py --mslr``'s task (its test part is also the "vali" part).
 
     SKRANK_CACHE=... python benchmarks/_experiments_members.py \
         mq1,tree_raw 0,1,2 OUT.jsonl [JOBS]
@@ -106,6 +107,11 @@ def subset_scores(ranker, X, groups):
 def parts_of(data):
     """A set of the harness, or ``"name@draw"``: its generator drawn anew."""
     name, _, draw = data.partition("@")
+    if name == "mslr":  # the stretch task's test draw (bench_quality --mslr)
+        from bench_quality import make_mslr_shaped
+
+        train, test = make_mslr_shaped()
+        return train, test, test
     if not draw:
         return load(name)
     if name in _TREE_SETS:
@@ -135,7 +141,7 @@ def task(args):
 
 def main(data, seeds, out, jobs=2):
     for name in data:
-        if "@" not in name:
+        if "@" not in name and name != "mslr":
             load(name)
     tasks = [(d, s) for s in seeds for d in data]
     with multiprocessing.get_context("spawn").Pool(jobs) as pool:
