@@ -1168,3 +1168,51 @@ def test_ctrl_c_during_the_probe_stops_fit():
     with pytest.raises(KeyboardInterrupt):
         ranker.fit(X, y, g)
     assert InterruptedScorer.calls == 3
+
+
+def test_flush_subnormals_zeroes_only_subnormal_entries():
+    from skrank.estimators._neural_ranker import _flush_subnormals
+
+    tiny32 = torch.finfo(torch.float32).tiny
+    values = [math.nan, math.inf, -math.inf, 1e-39, -1e-44, 2 * tiny32, -3.0, 0.0]
+    single = torch.tensor(values, dtype=torch.float32)
+    double = torch.tensor(values, dtype=torch.float64)
+    step = torch.tensor(1e-40)  # 0-d: an optimiser's step counter, left alone
+    _flush_subnormals([single, double, step])
+    expected = torch.tensor([*values[:3], 0.0, 0.0, *values[5:]])
+    assert torch.equal(single.isnan(), expected.isnan())
+    assert torch.equal(single[1:], expected[1:])
+    # 1e-39 is a normal float64: untouched
+    assert torch.equal(double[1:], torch.tensor(values, dtype=torch.float64)[1:])
+    assert step.item() != 0
+
+
+class WithIdleWeights(torch.nn.Module):
+    """A linear scorer and weights no gradient reaches (as penalised bins)."""
+
+    def __init__(self, n_features):
+        super().__init__()
+        self.linear = torch.nn.Linear(n_features, 1)
+        self.idle = torch.nn.Parameter(torch.tensor([1e-40, -1e-42, 0.5]))
+
+    def forward(self, X):
+        return self.linear(X)
+
+
+def test_training_flushes_subnormal_weights_and_optimiser_state():
+    # On x86 CPUs arithmetic on subnormals is many times slower: weights
+    # the feature penalty shrinks without a gradient from the data used to
+    # decay into that range and slow an epoch seven-fold
+    X, y, g = make_data()
+    model = NeuralRanker(
+        WithIdleWeights, max_epochs=1, random_state=0, module__n_features=X.shape[1]
+    )
+    model.initialize()
+    with torch.no_grad():  # state the optimiser would hold after many steps
+        model.optimizer_.state[model.module_.idle]["exp_avg"] = torch.tensor(
+            [1e-41, 0.1, 0.0]
+        )
+    model.partial_fit(X, y, g)
+    assert torch.equal(model.module_.idle, torch.tensor([0.0, 0.0, 0.5]))
+    state = model.optimizer_.state[model.module_.idle]
+    assert torch.equal(state["exp_avg"], torch.tensor([0.0, 0.1, 0.0]))
