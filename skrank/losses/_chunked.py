@@ -400,10 +400,6 @@ def approx_ndcg_per_list(scores, weights, mask, temperature, k=None, name="loss"
 # ---------------------------------------------------------------------------
 # NeuralNDCG
 # ---------------------------------------------------------------------------
-def _log_tiny(dtype):
-    return math.log(torch.finfo(dtype).tiny) + 1.0
-
-
 def _eps(dtype):
     """Floor of row sums and scalings: far below any real value, well above
     the subnormal range of ``dtype`` (1e-30 in float64, as before)."""
@@ -495,6 +491,11 @@ class _NeuralNDCGFunction(torch.autograd.Function):
         return grad * grad_values[:, None], None, None, None, None, None, None, None
 
 
+def _no_subnormals(x):
+    """``x`` with its subnormal entries 0 (products with them are slow)."""
+    return torch.nn.functional.hardshrink(x, torch.finfo(x.dtype).tiny)
+
+
 def _neural_ndcg_chunk(s, g, w, real, mask, n, temperature, n_iter, eps, need_grad):
     """Value and gradient of one chunk ``[c, W]`` of packed lists."""
     width = s.shape[1]
@@ -511,8 +512,11 @@ def _neural_ndcg_chunk(s, g, w, real, mask, n, temperature, n_iter, eps, need_gr
     buf.masked_fill_(~mask[:, None, :], -math.inf)
     top = buf.amax(dim=-1, keepdim=True)
     top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
-    # exp of subnormal results is very slow on CPUs: stop just above them
-    buf.sub_(top).clamp_(min=_log_tiny(s.dtype)).exp_()
+    # Arithmetic on subnormal numbers is very slow on CPUs, and products of
+    # entries near the smallest normal number are subnormal: entries below
+    # eps (1e-19 in float32, 1e-30 in float64; a row's largest is 1) are 0
+    buf.sub_(top).clamp_(min=math.log(eps) - 1.0).exp_()
+    torch.nn.functional.threshold_(buf, eps, 0.0)
     buf.mul_(real[:, None, :]).mul_(real[:, :, None])
     buf.div_(buf.sum(dim=-1, keepdim=True).clamp_(min=eps))
     kmat = buf  # row stochastic on the real block, 0 elsewhere
@@ -520,6 +524,7 @@ def _neural_ndcg_chunk(s, g, w, real, mask, n, temperature, n_iter, eps, need_gr
 
     def mv(mat, vec):
         # row vector times the transpose: much faster than bmm(mat, column)
+        vec = _no_subnormals(vec)
         return torch.bmm(vec[:, None, :], mat.transpose(1, 2)).squeeze(1)
 
     a_prev = [real]
@@ -555,7 +560,7 @@ def _neural_ndcg_chunk(s, g, w, real, mask, n, temperature, n_iter, eps, need_gr
     big_u = torch.stack(left, dim=-1)  # [c, W, M]
     big_v = torch.stack(right, dim=-1)
     # softmax backward: Z-bar_ij = K_ij (K-bar_ij - rho_i)
-    rho = (big_u * torch.bmm(kmat, big_v)).sum(dim=-1)
+    rho = (big_u * torch.bmm(kmat, _no_subnormals(big_v))).sum(dim=-1)
     # column sums of x_i Z-bar_ij for x = coef and x = 1
     stacked = torch.cat(
         [
@@ -566,7 +571,7 @@ def _neural_ndcg_chunk(s, g, w, real, mask, n, temperature, n_iter, eps, need_gr
         ],
         dim=-1,
     )
-    cols = torch.bmm(stacked.transpose(1, 2), kmat).transpose(1, 2)
+    cols = torch.bmm(_no_subnormals(stacked).transpose(1, 2), kmat).transpose(1, 2)
     n_m = big_u.shape[-1]
     coef_z = (big_v * cols[..., :n_m]).sum(-1) - cols[..., 2 * n_m]
     ones_z = (big_v * cols[..., n_m : 2 * n_m]).sum(-1) - cols[..., 2 * n_m + 1]
@@ -575,7 +580,7 @@ def _neural_ndcg_chunk(s, g, w, real, mask, n, temperature, n_iter, eps, need_gr
     # B backward: grad_m += sum_k sign(s_m - s_k) (Bbar_m + Bbar_k), real k
     torch.sub(s[:, :, None], s[:, None, :], out=buf)
     buf.sign_()
-    sums = torch.bmm(buf, torch.stack([real, b_bar_nb * real], dim=-1))
+    sums = torch.bmm(buf, _no_subnormals(torch.stack([real, b_bar_nb * real], -1)))
     grad = grad + b_bar_nb * sums[..., 0] + sums[..., 1]
     return value, grad * real
 

@@ -305,6 +305,40 @@ def test_neuralndcg_hand_values():
     assert NeuralNDCG(temperature=0.5, k=1)(scores, labels).item() == pytest.approx(-p)
 
 
+def test_neuralndcg_keeps_subnormals_out_of_its_matrix_products(monkeypatch):
+    # Arithmetic on subnormals is many times slower on x86 CPUs. The relaxed
+    # sort of well-separated scores has entries near the smallest normal
+    # number, and their products are subnormal: such entries are 0.
+    tiny = torch.finfo(torch.float32).tiny
+    gen = torch.Generator().manual_seed(0)
+    scores = 20 * torch.randn(2, 25, generator=gen)
+    labels = torch.randint(0, 3, (2, 25), generator=gen).to(torch.float32)
+    mask = torch.ones_like(labels, dtype=torch.bool)
+    operands = []
+    bmm = torch.bmm
+
+    def recording_bmm(a, b, **kwargs):
+        operands.extend([a, b])
+        return bmm(a, b, **kwargs)
+
+    monkeypatch.setattr(torch, "bmm", recording_bmm)
+    loss = NeuralNDCG(temperature=0.1)
+    value, grad = _value_and_grad(loss, scores, labels, mask)
+    monkeypatch.undo()
+    assert operands
+    for operand in operands:
+        assert not ((operand != 0) & (operand.abs() < tiny)).any()
+    # what is left out is below what a float sum can see
+    s = scores.double().requires_grad_()
+    expected = ref_neuralndcg(s, labels.double(), mask, temperature=0.1)
+    (expected_grad,) = torch.autograd.grad(expected, s)
+    torch.testing.assert_close(value.double(), expected.detach(), rtol=0, atol=1e-6)
+    torch.testing.assert_close(grad.double(), expected_grad, rtol=0, atol=1e-5)
+    value, grad = _value_and_grad(loss, s, labels.double(), mask)
+    torch.testing.assert_close(value, expected.detach(), rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(grad, expected_grad, rtol=1e-10, atol=1e-14)
+
+
 def test_ndcg_losses_tend_to_minus_ndcg():
     scores = torch.tensor([[3.0, 1.0, 2.0, 0.0]])
     labels = torch.tensor([[2.0, 0.0, 1.0, 1.0]])
