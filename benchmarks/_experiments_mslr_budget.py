@@ -9,10 +9,14 @@ Generator seeds 1 and 2 only: seed 0 is the benchmark's test task. One JSON
 row per fit.
 
     OMP_NUM_THREADS=1 python benchmarks/_experiments_mslr_budget.py SEED \
-        MEMBERS EPOCHS OUT
+        MEMBERS EPOCHS OUT [TRANSFORMS]
     # e.g. 1 1,5 5,8,12,20,auto results/mslr_budget_r15.jsonl
+    # round 21: 1 5 auto OUT log1p,scaled_log1p (each input_transform)
+
+Each row also has the probe's best epoch and the time per epoch of the fit.
 """
 
+import itertools
 import json
 import sys
 import time
@@ -33,7 +37,7 @@ def _row(out, **row):
         f.write(json.dumps(row) + "\n")
 
 
-def main(seed, members, budgets, out):
+def main(seed, members, budgets, out, transforms=("log1p",)):
     import lightgbm as lgb
 
     if seed == 0:
@@ -55,24 +59,29 @@ def main(seed, members, budgets, out):
         fit_s=round(fit_s, 1),
         ndcg=ndcg(lgbm.predict(test[0])),
     )
-    for m in members:
-        for budget in budgets:
-            model = NeuralRanker(
-                random_state=seed, module__n_members=m, max_epochs=budget
-            )
-            t0 = time.perf_counter()
-            model.fit(*train)
-            fit_s = time.perf_counter() - t0
-            _row(
-                out,
-                seed=seed,
-                model="NeuralRanker",
-                members=m,
-                max_epochs=budget,
-                epochs=model.max_epochs_,
-                fit_s=round(fit_s, 1),
-                ndcg=ndcg(model.predict(test[0])),
-            )
+    for transform, m, budget in itertools.product(transforms, members, budgets):
+        model = NeuralRanker(
+            random_state=seed,
+            module__n_members=m,
+            max_epochs=budget,
+            input_transform=transform,
+        )
+        t0 = time.perf_counter()
+        model.fit(*train)
+        fit_s = time.perf_counter() - t0
+        _row(
+            out,
+            seed=seed,
+            model="NeuralRanker",
+            members=m,
+            input_transform=transform,
+            max_epochs=budget,
+            epochs=model.max_epochs_,
+            probe_best_epoch=model.probe_best_epoch_,
+            fit_s=round(fit_s, 1),
+            s_per_epoch=round(float(np.mean(model.history[:, "dur"])), 2),
+            ndcg=ndcg(model.predict(test[0])),
+        )
 
 
 if __name__ == "__main__":
@@ -81,4 +90,5 @@ if __name__ == "__main__":
         [int(m) for m in sys.argv[2].split(",")],
         [b if b == "auto" else int(b) for b in sys.argv[3].split(",")],
         sys.argv[4],
+        *([sys.argv[5].split(",")] if len(sys.argv) > 5 else []),
     )

@@ -371,9 +371,9 @@ class NeuralRanker(NeuralNet):
         magnitude first (``SymmetricLog1p(unit="median")``), so that the
         model does not depend on the unit a feature is given in, as a tree
         does not (on validation data: +0.0016 NDCG@10 on MQ2008, about
-        -0.004 on raw features spread over six decades, and twice the epoch
-        budget on an MSLR-shaped task; see ``benchmarks/README.md``, round
-        19); ``"standard"`` is scikit-learn's ``StandardScaler``; a transformer
+        -0.004 on raw features spread over six decades, and 1.25 times the
+        epochs on an MSLR-shaped task; see ``benchmarks/README.md``, rounds
+        19 and 21); ``"standard"`` is scikit-learn's ``StandardScaler``; a transformer
         instance is cloned and may change the number of columns (the
         module's ``n_features`` is its output width); None feeds ``X`` as
         given. A sparse ``X`` stays sparse in memory and is densified a
