@@ -930,6 +930,17 @@ CONFIGS = {
     # round 20: the probe also chooses whether the binned members score alone
     # (NeuralRanker(member_selection="auto"); its margin is _SELECTION_MARGIN)
     "D11": {**_D9, "member_selection": "auto"},
+    # round 21: D11 again, trained by the package that flushes subnormal
+    # weights to zero after each step (the same parameters: the rows say
+    # what the numerics fix changed)
+    "R21_flush": {**_D9, "member_selection": "auto"},
+    # round 21: round 19's unit-free log (D10, withdrawn for a fit time that
+    # was mostly subnormal arithmetic) with round 20's member selection
+    "R21_unitlog_sel": {
+        **_D9,
+        "input_transform": "scaled_log1p",
+        "member_selection": "auto",
+    },
     # round 17: screens on the tree-shaped sets where D9 trails LightGBM
     # (tree_raw, tree_deep): less dropout, bins for every member, finer
     # bins, plain standardisation
