@@ -14,6 +14,7 @@ from sklearn.utils import check_random_state
 from skorch import NeuralNet
 from skorch.exceptions import NotInitializedError
 
+from ..losses._chunked import no_subnormals
 from ..utils import QueryIndex
 from ..utils._validation import (
     HasMethods,
@@ -165,20 +166,16 @@ _DATA_INIT_BYTES = 64 * 2**20
 def _flush_subnormals(tensors):
     """Set the subnormal entries of floating-point CPU tensors to 0, in place.
 
-    On many x86 CPUs every multiply with a subnormal operand (magnitude below
-    ``torch.finfo(dtype).tiny``, about 1.2e-38 for float32) takes a microcode
-    path many times slower than the normal one. Weights that the feature
-    penalty shrinks with no gradient from the data (e.g. the bins of a
-    feature that a penalty switches off) decay into that range, and one
-    fit's epochs then slowed seven-fold. ``torch.set_flush_denormal`` would
-    avoid it on the calling thread only, not on torch's other threads, and
-    would change the process for everyone. Values that small change no
-    score, so zeroing them changes nothing a float32 sum can see.
+    Weights that the feature penalty shrinks with no gradient from the data
+    (e.g. the bins of a feature that a penalty switches off) decay into the
+    subnormal range, where x86 CPUs compute many times slower (see
+    ``no_subnormals``): one fit's epochs slowed seven-fold.
+    ``torch.set_flush_denormal`` would avoid it on the calling thread only,
+    not on torch's other threads, and would change the process for everyone.
     """
     for tensor in tensors:
         if tensor.dim() and tensor.is_floating_point() and tensor.device.type == "cpu":
-            tiny = torch.finfo(tensor.dtype).tiny
-            tensor.copy_(torch.nn.functional.hardshrink(tensor, tiny))
+            tensor.copy_(no_subnormals(tensor))
 
 
 _NO_SIGNAL_MESSAGE = (

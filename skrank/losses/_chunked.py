@@ -491,8 +491,14 @@ class _NeuralNDCGFunction(torch.autograd.Function):
         return grad * grad_values[:, None], None, None, None, None, None, None, None
 
 
-def _no_subnormals(x):
-    """``x`` with its subnormal entries 0 (products with them are slow)."""
+def no_subnormals(x):
+    """``x`` with its subnormal entries 0 (a new tensor).
+
+    On many x86 CPUs every operation on a subnormal operand (magnitude below
+    ``torch.finfo(dtype).tiny``, about 1.2e-38 in float32) takes a microcode
+    path many times slower than the normal one. Values that small change no
+    sum of normal-sized terms, so zeroing them changes nothing a float sees.
+    """
     return torch.nn.functional.hardshrink(x, torch.finfo(x.dtype).tiny)
 
 
@@ -524,7 +530,7 @@ def _neural_ndcg_chunk(s, g, w, real, mask, n, temperature, n_iter, eps, need_gr
 
     def mv(mat, vec):
         # row vector times the transpose: much faster than bmm(mat, column)
-        vec = _no_subnormals(vec)
+        vec = no_subnormals(vec)
         return torch.bmm(vec[:, None, :], mat.transpose(1, 2)).squeeze(1)
 
     a_prev = [real]
@@ -560,7 +566,7 @@ def _neural_ndcg_chunk(s, g, w, real, mask, n, temperature, n_iter, eps, need_gr
     big_u = torch.stack(left, dim=-1)  # [c, W, M]
     big_v = torch.stack(right, dim=-1)
     # softmax backward: Z-bar_ij = K_ij (K-bar_ij - rho_i)
-    rho = (big_u * torch.bmm(kmat, _no_subnormals(big_v))).sum(dim=-1)
+    rho = (big_u * torch.bmm(kmat, no_subnormals(big_v))).sum(dim=-1)
     # column sums of x_i Z-bar_ij for x = coef and x = 1
     stacked = torch.cat(
         [
@@ -571,7 +577,7 @@ def _neural_ndcg_chunk(s, g, w, real, mask, n, temperature, n_iter, eps, need_gr
         ],
         dim=-1,
     )
-    cols = torch.bmm(_no_subnormals(stacked).transpose(1, 2), kmat).transpose(1, 2)
+    cols = torch.bmm(no_subnormals(stacked).transpose(1, 2), kmat).transpose(1, 2)
     n_m = big_u.shape[-1]
     coef_z = (big_v * cols[..., :n_m]).sum(-1) - cols[..., 2 * n_m]
     ones_z = (big_v * cols[..., n_m : 2 * n_m]).sum(-1) - cols[..., 2 * n_m + 1]
@@ -580,7 +586,7 @@ def _neural_ndcg_chunk(s, g, w, real, mask, n, temperature, n_iter, eps, need_gr
     # B backward: grad_m += sum_k sign(s_m - s_k) (Bbar_m + Bbar_k), real k
     torch.sub(s[:, :, None], s[:, None, :], out=buf)
     buf.sign_()
-    sums = torch.bmm(buf, _no_subnormals(torch.stack([real, b_bar_nb * real], -1)))
+    sums = torch.bmm(buf, no_subnormals(torch.stack([real, b_bar_nb * real], -1)))
     grad = grad + b_bar_nb * sums[..., 0] + sums[..., 1]
     return value, grad * real
 
