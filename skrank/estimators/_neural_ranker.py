@@ -14,7 +14,6 @@ from sklearn.utils import check_random_state
 from skorch import NeuralNet
 from skorch.exceptions import NotInitializedError
 
-from ..losses._chunked import no_subnormals
 from ..utils import QueryIndex
 from ..utils._validation import (
     HasMethods,
@@ -24,7 +23,12 @@ from ..utils._validation import (
     validate_data,
     validate_parameter_constraints,
 )
-from ._callbacks import EarlyStoppingOnNDCG, ValidNDCG, own_torch_rng
+from ._callbacks import (
+    EarlyStoppingOnNDCG,
+    ValidNDCG,
+    flush_subnormals,
+    own_torch_rng,
+)
 from ._data import QueryBatchSampler, QueryDataset, dense_float32, query_loader
 from ._modules import MLPScorer
 from ._screen import screen_features
@@ -160,22 +164,6 @@ _PREDICT_CHUNK_BYTES = 8 * 2**20
 #: most bytes of float32 features they may take (wide sparse data: fewer).
 _DATA_INIT_ROWS = 65_536
 _DATA_INIT_BYTES = 64 * 2**20
-
-
-@torch.no_grad()
-def _flush_subnormals(tensors):
-    """Set the subnormal entries of floating-point CPU tensors to 0, in place.
-
-    Weights that the feature penalty shrinks with no gradient from the data
-    (e.g. the bins of a feature that a penalty switches off) decay into the
-    subnormal range, where x86 CPUs compute many times slower (see
-    ``no_subnormals``): one fit's epochs slowed seven-fold.
-    ``torch.set_flush_denormal`` would avoid it on the calling thread only,
-    not on torch's other threads, and would change the process for everyone.
-    """
-    for tensor in tensors:
-        if tensor.dim() and tensor.is_floating_point() and tensor.device.type == "cpu":
-            tensor.copy_(no_subnormals(tensor))
 
 
 _NO_SIGNAL_MESSAGE = (
@@ -1137,7 +1125,7 @@ class NeuralRanker(NeuralNet):
                 "Pipeline); try a smaller lr or scale X."
             )
         if training:  # after the optimiser's step
-            _flush_subnormals(self._trained_tensors())
+            flush_subnormals(self._trained_tensors())
 
     def _trained_tensors(self):
         """The module's parameters and the optimiser's state tensors."""

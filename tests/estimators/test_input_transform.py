@@ -132,6 +132,36 @@ def test_weight_averaging_decay_zero_is_plain_training(data):
     np.testing.assert_allclose(plain.predict(X), averaged.predict(X), rtol=1e-5)
 
 
+class IdleSubnormal(torch.nn.Module):
+    """A linear scorer beside a subnormal weight that no gradient reaches."""
+
+    def __init__(self, n_features):
+        super().__init__()
+        self.linear = torch.nn.Linear(n_features, 1)
+        self.idle = torch.nn.Parameter(torch.tensor([1e-40, 0.5]))
+
+    def forward(self, X):
+        return self.linear(X)
+
+
+def test_weight_averaging_keeps_subnormals_out_of_the_average(data):
+    # training flushes the subnormal weight to 0 after the first step; the
+    # average would decay geometrically through the (slow) subnormal range
+    X, y, groups = data
+    ranker = NeuralRanker(
+        IdleSubnormal,
+        module__n_features=X.shape[1],
+        callbacks=[WeightAveraging(decay=0.9)],
+        validation_fraction=None,
+        random_state=0,
+        max_epochs=3,
+        batch_size=8,
+    ).fit(X, y, groups)
+    cb = dict(ranker.callbacks_)["WeightAveraging"]
+    assert all(int(((a != 0) & (a.abs() < 1.2e-38)).sum()) == 0 for a in cb.average_)
+    assert torch.equal(ranker.module_.idle, torch.tensor([0.0, 0.5]))
+
+
 @pytest.mark.parametrize("spec", ["scaled_log1p", "log1p", "standard"])
 def test_input_transform_keeps_sparse_input_sparse(data, spec):
     import scipy.sparse as sp

@@ -1171,14 +1171,14 @@ def test_ctrl_c_during_the_probe_stops_fit():
 
 
 def test_flush_subnormals_zeroes_only_subnormal_entries():
-    from skrank.estimators._neural_ranker import _flush_subnormals
+    from skrank.estimators._callbacks import flush_subnormals
 
     tiny32 = torch.finfo(torch.float32).tiny
     values = [math.nan, math.inf, -math.inf, 1e-39, -1e-44, 2 * tiny32, -3.0, 0.0]
     single = torch.tensor(values, dtype=torch.float32)
     double = torch.tensor(values, dtype=torch.float64)
     step = torch.tensor(1e-40)  # 0-d: an optimiser's step counter, left alone
-    _flush_subnormals([single, double, step])
+    flush_subnormals([single, double, step])
     expected = torch.tensor([*values[:3], 0.0, 0.0, *values[5:]])
     assert torch.equal(single.isnan(), expected.isnan())
     assert torch.equal(single[1:], expected[1:])
