@@ -1,0 +1,107 @@
+"""Round 22: does the ensemble's mean weigh its members by their score scale?
+
+``NeuralRanker()`` scores with the plain mean of its members' scores. A
+ListNet member's scores are defined up to a shift per query, and their
+spread within a query is the member's own confidence: a member whose
+scores spread twice as wide counts twice as much in the mean. This fits
+the defaults (``D11``) on a set's training part and scores its validation
+part with three read-outs of the same fit:
+
+- ``mean``: the defaults (the members ``member_selection`` kept, averaged);
+- ``scaled``: each member's scores divided by its *spread*, the mean over
+  the training queries of the standard deviation of its scores within a
+  query (query ids are known at fit time; ``predict`` needs none);
+- ``scaled_all``: the same over all five members, ignoring the selection.
+
+One JSON row per (set, seed), the validation NDCG@10 of each read-out and
+the members' spreads.
+
+    SKRANK_CACHE=... python benchmarks/_experiments_readout.py \
+        mq1,tree_raw 0,1,2 OUT.jsonl [JOBS]
+"""
+
+import json
+import multiprocessing
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _experiments_quality import CONFIGS, load, make_ranker
+
+from skrank.metrics import ndcg_score
+
+
+def member_scores(ranker, X):
+    """``[n_rows, n_members]``: each member's scores, one predict per member."""
+    n = ranker.module_.n_members
+    original = ranker._score_from_output
+    columns = []
+    try:
+        for m in range(n):
+
+            def score(output, m=m):
+                parts = output.unflatten(-1, (n, -1)).unbind(-2)
+                return ranker._member_score(parts[m])
+
+            ranker._score_from_output = score
+            columns.append(ranker.predict(X))
+    finally:
+        ranker._score_from_output = original
+    return np.stack(columns, axis=1)
+
+
+def spreads(scores, groups):
+    """Mean over queries of each column's standard deviation within a query."""
+    _, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    n_q = counts.shape[0]
+    mean = np.zeros((n_q, scores.shape[1]))
+    np.add.at(mean, inverse, scores)
+    mean /= counts[:, None]
+    sq = np.zeros_like(mean)
+    np.add.at(sq, inverse, (scores - mean[inverse]) ** 2)
+    keep = counts > 1
+    return np.sqrt(sq[keep] / counts[keep, None]).mean(0)
+
+
+def task(args):
+    data, seed = args
+    torch.set_num_threads(1)
+    train, vali, _ = load(data)
+    ranker = make_ranker(CONFIGS["D11"], seed, groups=train[2])
+    ranker.fit(*train)
+    spread = spreads(member_scores(ranker, train[0]), train[2])
+    scores = member_scores(ranker, vali[0])
+    keep = list(ranker._scoring_members())
+    readouts = {
+        "mean": ranker.predict(vali[0]),
+        "scaled": (scores[:, keep] / spread[keep]).mean(1),
+        "scaled_all": (scores / spread).mean(1),
+    }
+    row = {"data": data, "seed": seed, "members": keep}
+    row["spread"] = [round(float(s), 5) for s in spread]
+    for name, s in readouts.items():
+        row[name] = float(ndcg_score(vali[1], s, vali[2], k=10))
+    return row
+
+
+def main(data, seeds, out, jobs=2):
+    for name in data:
+        load(name)
+    tasks = [(d, s) for s in seeds for d in data]
+    with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+        for row in pool.imap_unordered(task, tasks):
+            print(json.dumps(row), flush=True)
+            with open(out, "a") as f:
+                f.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main(
+        sys.argv[1].split(","),
+        [int(s) for s in sys.argv[2].split(",")],
+        sys.argv[3],
+        *(int(j) for j in sys.argv[4:5]),
+    )
