@@ -139,7 +139,8 @@ def task(args):
     return row
 
 
-def main(data, seeds, out, jobs=2):
+def main(data, seeds, out, jobs=2, task=task):
+    """Run ``task((set, seed))`` for each pair, ``jobs`` processes; rows to ``out``."""
     for name in data:
         if "@" not in name and name != "mslr":
             load(name)

@@ -20,8 +20,6 @@ the members' spreads.
         mq1,tree_raw 0,1,2 OUT.jsonl [JOBS]
 """
 
-import json
-import multiprocessing
 import sys
 from pathlib import Path
 
@@ -29,6 +27,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _experiments_members import main as run_rows
 from _experiments_quality import CONFIGS, load, make_ranker
 
 from skrank.metrics import ndcg_score
@@ -87,21 +86,11 @@ def task(args):
     return row
 
 
-def main(data, seeds, out, jobs=2):
-    for name in data:
-        load(name)
-    tasks = [(d, s) for s in seeds for d in data]
-    with multiprocessing.get_context("spawn").Pool(jobs) as pool:
-        for row in pool.imap_unordered(task, tasks):
-            print(json.dumps(row), flush=True)
-            with open(out, "a") as f:
-                f.write(json.dumps(row) + "\n")
-
-
 if __name__ == "__main__":
-    main(
+    run_rows(
         sys.argv[1].split(","),
         [int(s) for s in sys.argv[2].split(",")],
         sys.argv[3],
         *(int(j) for j in sys.argv[4:5]),
+        task=task,
     )

@@ -25,6 +25,9 @@ the module sees them (after ``input_transform``; at most 65,536 rows and
 ``partial_fit`` on a fitted ranker keep what it set.
 """
 
+import math
+import numbers
+
 import torch
 from torch import nn
 
@@ -70,6 +73,23 @@ def _norm(norm, size):
         "The 'norm' parameter must be a str among {'batch', 'layer'} or None. "
         f"Got {norm!r} instead."
     )
+
+
+def _check_rates(owner, input_noise, dropout):
+    """``input_noise`` in [0, inf) and ``dropout`` in [0, 1), as floats."""
+    checked = []
+    for name, value, high in (
+        ("input_noise", input_noise, math.inf),
+        ("dropout", dropout, 1.0),
+    ):
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if not (ok and 0.0 <= float(value) < high):
+            raise ValueError(
+                f"The '{name}' parameter of {owner} must be a float in the range "
+                f"[0.0, {high}). Got {value!r} instead."
+            )
+        checked.append(float(value))
+    return checked
 
 
 def _add_noise(X, std, training):
@@ -304,7 +324,7 @@ class MLPScorer(nn.Module):
         n_members=5,
     ):
         super().__init__()
-        self.input_noise = float(input_noise)
+        self.input_noise, dropout = _check_rates("MLPScorer", input_noise, dropout)
         self.n_members = int(n_members)
         self.n_features = int(n_features)
         if n_bins == "auto":
@@ -473,7 +493,9 @@ class AttentionScorer(nn.Module):
     ):
         super().__init__()
         d_model = int(d_model)
-        self.input_noise = float(input_noise)
+        self.input_noise, dropout = _check_rates(
+            "AttentionScorer", input_noise, dropout
+        )
         self.project = nn.Linear(int(n_features), d_model)
         layer = nn.TransformerEncoderLayer(
             d_model=d_model,

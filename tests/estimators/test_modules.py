@@ -204,6 +204,26 @@ def test_mlp_bad_n_members():
         MLPScorer(n_features=3, n_members=0)
 
 
+@pytest.mark.parametrize("scorer", [MLPScorer, AttentionScorer])
+@pytest.mark.parametrize(
+    "name, value, interval",
+    [
+        # a negative standard deviation used to switch the noise off silently
+        ("input_noise", -0.1, r"\[0.0, inf\)"),
+        ("input_noise", float("nan"), r"\[0.0, inf\)"),
+        ("dropout", 1.0, r"\[0.0, 1.0\)"),
+        ("dropout", "0.2", r"\[0.0, 1.0\)"),
+    ],
+)
+def test_scorers_bad_rates(scorer, name, value, interval):
+    message = (
+        f"The '{name}' parameter of {scorer.__name__} must be a float in the range "
+        f"{interval}. Got {value!r} instead."
+    )
+    with pytest.raises(ValueError, match=message):
+        scorer(n_features=3, **{name: value})
+
+
 @pytest.mark.parametrize("loss", ["listnet", "ordinal"])
 def test_neural_ranker_scores_with_the_members_mean(loss):
     from skrank.datasets import make_ranking
