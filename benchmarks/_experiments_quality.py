@@ -941,6 +941,11 @@ CONFIGS = {
         "input_transform": "scaled_log1p",
         "member_selection": "auto",
     },
+    # round 22: ListNet plus a pointwise squared error on the labels, an
+    # absolute anchor across queries (the member's scores keep ListNet's
+    # shift freedom within a list no longer)
+    "R22_mse01": {**_D9, "member_selection": "auto", "plus_mse": 0.1},
+    "R22_mse03": {**_D9, "member_selection": "auto", "plus_mse": 0.3},
     # round 17: screens on the tree-shaped sets where D9 trails LightGBM
     # (tree_raw, tree_deep): less dropout, bins for every member, finer
     # bins, plain standardisation
@@ -1720,6 +1725,7 @@ def make_ranker(config, seed, groups=None):
         "bag",
         "refit_min_steps",
         "plus_lambdaloss",
+        "plus_mse",
         "member_losses",
         "label_scale",
         "as_sparse",
@@ -1779,6 +1785,11 @@ def make_ranker(config, seed, groups=None):
         from skrank.losses import LambdaLoss, ListNet
 
         kwargs["loss"] = ListNet() + config["plus_lambdaloss"] * LambdaLoss()
+    if "plus_mse" in config:
+        from skrank.losses import ListNet, get_loss
+
+        listnet = ListNet(label_span=config.get("label_span"))
+        kwargs["loss"] = listnet + config["plus_mse"] * get_loss("mse")
     # ListNet(label_span=2.0) became a default in round 16: off unless asked
     # for, so that the configurations of the earlier rounds reproduce
     if "loss" not in kwargs:
