@@ -946,6 +946,11 @@ CONFIGS = {
     # shift freedom within a list no longer)
     "R22_mse01": {**_D9, "member_selection": "auto", "plus_mse": 0.1},
     "R22_mse03": {**_D9, "member_selection": "auto", "plus_mse": 0.3},
+    # round 22: the two losses ahead of ListNet on MQ2008's test files (seed
+    # 0, the --losses table), rechecked on validation with today's defaults
+    # (ListMLE was last checked on round 9's, LambdaLoss on round 11's)
+    "R22_listmle": {**_D9, "member_selection": "auto", "loss": "listmle"},
+    "R22_lambdaloss": {**_D9, "member_selection": "auto", "loss": "lambdaloss"},
     # round 17: screens on the tree-shaped sets where D9 trails LightGBM
     # (tree_raw, tree_deep): less dropout, bins for every member, finer
     # bins, plain standardisation
