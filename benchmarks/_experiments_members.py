@@ -85,13 +85,13 @@ def probe_member_losses(history):
     return (n[:, None] * values).sum(0) / n.sum(), best + 1, ndcg
 
 
-def subset_scores(ranker, X, groups):
+def subset_scores(ranker, X, groups, subsets=SUBSETS):
     """``{subset: scores}``: the mean of those members' scores."""
     n = ranker.module_.n_members
     original = ranker._score_from_output
     out = {}
     try:
-        for name, keep in SUBSETS.items():
+        for name, keep in subsets.items():
 
             def score(output, keep=keep):
                 parts = output.unflatten(-1, (n, -1)).unbind(-2)

@@ -28,41 +28,28 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _experiments_members import main as run_rows
+from _experiments_members import subset_scores
 from _experiments_quality import CONFIGS, load, make_ranker
 
 from skrank.metrics import ndcg_score
+from skrank.utils import QueryIndex
 
 
 def member_scores(ranker, X):
     """``[n_rows, n_members]``: each member's scores, one predict per member."""
-    n = ranker.module_.n_members
-    original = ranker._score_from_output
-    columns = []
-    try:
-        for m in range(n):
-
-            def score(output, m=m):
-                parts = output.unflatten(-1, (n, -1)).unbind(-2)
-                return ranker._member_score(parts[m])
-
-            ranker._score_from_output = score
-            columns.append(ranker.predict(X))
-    finally:
-        ranker._score_from_output = original
-    return np.stack(columns, axis=1)
+    alone = {m: [m] for m in range(ranker.module_.n_members)}
+    return np.stack(list(subset_scores(ranker, X, None, alone).values()), axis=1)
 
 
 def spreads(scores, groups):
     """Mean over queries of each column's standard deviation within a query."""
-    _, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
-    n_q = counts.shape[0]
-    mean = np.zeros((n_q, scores.shape[1]))
-    np.add.at(mean, inverse, scores)
-    mean /= counts[:, None]
-    sq = np.zeros_like(mean)
-    np.add.at(sq, inverse, (scores - mean[inverse]) ** 2)
-    keep = counts > 1
-    return np.sqrt(sq[keep] / counts[keep, None]).mean(0)
+    index = QueryIndex(groups)
+
+    def query_means(values):
+        return index.reduce(index.sort(values)) / index.sizes[:, None]
+
+    centred = scores - query_means(scores)[index.codes]
+    return np.sqrt(query_means(centred**2)[index.sizes > 1]).mean(0)
 
 
 def task(args):

@@ -25,11 +25,12 @@ the module sees them (after ``input_transform``; at most 65,536 rows and
 ``partial_fit`` on a fitted ranker keep what it set.
 """
 
-import math
 import numbers
 
 import torch
 from torch import nn
+
+from ..utils._validation import Interval, validate_parameter_constraints
 
 __all__ = ["AttentionScorer", "MLPScorer"]
 
@@ -75,21 +76,18 @@ def _norm(norm, size):
     )
 
 
+#: scikit-learn constraints of the rates both scorers take
+_RATE_CONSTRAINTS = {
+    "input_noise": [Interval(numbers.Real, 0.0, None, closed="left")],
+    "dropout": [Interval(numbers.Real, 0.0, 1.0, closed="left")],
+}
+
+
 def _check_rates(owner, input_noise, dropout):
     """``input_noise`` in [0, inf) and ``dropout`` in [0, 1), as floats."""
-    checked = []
-    for name, value, high in (
-        ("input_noise", input_noise, math.inf),
-        ("dropout", dropout, 1.0),
-    ):
-        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-        if not (ok and 0.0 <= float(value) < high):
-            raise ValueError(
-                f"The '{name}' parameter of {owner} must be a float in the range "
-                f"[0.0, {high}). Got {value!r} instead."
-            )
-        checked.append(float(value))
-    return checked
+    params = {"input_noise": input_noise, "dropout": dropout}
+    validate_parameter_constraints(_RATE_CONSTRAINTS, params, caller_name=owner)
+    return float(input_noise), float(dropout)
 
 
 def _add_noise(X, std, training):
