@@ -951,6 +951,15 @@ CONFIGS = {
     # (ListMLE was last checked on round 9's, LambdaLoss on round 11's)
     "R22_listmle": {**_D9, "member_selection": "auto", "loss": "listmle"},
     "R22_lambdaloss": {**_D9, "member_selection": "auto", "loss": "lambdaloss"},
+    # round 23: target-aware bins (Gorishniy et al.'s tree-based PLE): the
+    # edges where the labels change along each feature, not at quantiles
+    "R23_tbins": {**_D9, "member_selection": "auto", "target_bins": "plain"},
+    "R23_tbins_c": {**_D9, "member_selection": "auto", "target_bins": "centred"},
+    "R23_tbins_ch": {
+        **_D9,
+        "member_selection": "auto",
+        "target_bins": "centred_half",
+    },
     # round 17: screens on the tree-shaped sets where D9 trails LightGBM
     # (tree_raw, tree_deep): less dropout, bins for every member, finer
     # bins, plain standardisation
@@ -1212,6 +1221,61 @@ def _two_view_ranker_class(base):
                 self._n_module_features = n
 
     return TwoViewRanker
+
+
+def _target_bins_ranker_class(base, spec):
+    """NeuralRanker whose bins are placed where the labels change (round 23).
+
+    Gorishniy et al.'s target-aware piecewise-linear encoding: the edges of
+    feature j are the thresholds of a regression tree with ``n_bins``
+    leaves fitted on x_j alone, instead of quantiles. ``spec`` is "plain"
+    (the labels) or "centred" (each label minus its query's mean: the
+    within-query signal a ranking loss sees); "half" variants keep every
+    second quantile edge and fill the rest with the tree's. Only the
+    training queries of the dataset (the probe's fifth held out) are used.
+    """
+    from sklearn.tree import DecisionTreeRegressor
+
+    from skrank.estimators._neural_ranker import _unwrapped
+
+    class TargetBinsRanker(base):
+        def _initialize_module_from_data(self, dataset):
+            super()._initialize_module_from_data(dataset)  # quantiles, rng
+            encoding = getattr(_unwrapped(self.module_), "encoding", None)
+            if encoding is None:
+                return
+            rows, sizes = dataset.rows(dataset.queries)
+            X = dataset.X[torch.as_tensor(rows)].numpy().astype(np.float64)
+            y = dataset.y_np[rows].astype(np.float64)
+            if spec.startswith("centred"):
+                starts = np.cumsum(sizes) - sizes
+                y = y - np.repeat(np.add.reduceat(y, starts) / sizes, sizes)
+            rng = np.random.default_rng(0)
+            if X.shape[0] > 65536:
+                keep = np.sort(rng.choice(X.shape[0], 65536, replace=False))
+                X, y = X[keep], y[keep]
+            n_bins = encoding.lower.shape[1]
+            n_tree = n_bins // 2 if spec.endswith("half") else n_bins
+            edges = torch.empty(X.shape[1], n_bins + 1, dtype=torch.float64)
+            for j in range(X.shape[1]):
+                x = X[:, j : j + 1]
+                tree = DecisionTreeRegressor(
+                    max_leaf_nodes=max(n_tree, 2),
+                    min_samples_leaf=max(1, x.shape[0] // (4 * n_bins)),
+                    random_state=0,
+                ).fit(x, y)
+                cuts = tree.tree_.threshold[tree.tree_.feature >= 0]
+                points = [x.min(), x.max(), *cuts]
+                if spec.endswith("half"):
+                    levels = np.linspace(0, 1, n_bins - n_tree + 1)
+                    points += list(np.quantile(x[:, 0], levels))
+                unique = torch.unique(torch.tensor(points, dtype=torch.float64))
+                unique = unique[: n_bins + 1]
+                edges[j, : unique.numel()] = unique
+                edges[j, unique.numel() :] = unique[-1]
+            encoding.set_edges(edges)
+
+    return TargetBinsRanker
 
 
 def _bagged_ranker_class(keep):
@@ -1718,6 +1782,8 @@ def make_ranker(config, seed, groups=None):
         NeuralRanker = _scaled_init_ranker_class(config["first_layer_scale"])
     if config.get("two_view"):
         NeuralRanker = _two_view_ranker_class(NeuralRanker)
+    if config.get("target_bins"):
+        NeuralRanker = _target_bins_ranker_class(NeuralRanker, config["target_bins"])
     from skrank.estimators import _neural_ranker
 
     # the refit's fewest steps after a probe: 0 before round 11, so that the
@@ -1752,6 +1818,7 @@ def make_ranker(config, seed, groups=None):
         "label_range",
         "label_span",
         "two_view",
+        "target_bins",
     )
     kwargs = {k: v for k, v in config.items() if k not in skip}
     # feature_penalty="auto" became a default in round 13: off unless asked
