@@ -960,6 +960,9 @@ CONFIGS = {
         "member_selection": "auto",
         "target_bins": "centred_half",
     },
+    # round 23: each binned member its own quantile edges, shifted by a
+    # fraction of a bin, so that the members' steps fall in different places
+    "R23_shifted": {**_D9, "member_selection": "auto", "shifted_bins": True},
     # round 17: screens on the tree-shaped sets where D9 trails LightGBM
     # (tree_raw, tree_deep): less dropout, bins for every member, finer
     # bins, plain standardisation
@@ -1115,6 +1118,64 @@ class _PLE:
                 high[-1] = np.inf
             out.append(np.clip(v, low, high))
         return np.hstack(out).astype(np.float32)
+
+
+def _shifted_bins_mlp_class():
+    """MLPScorer whose binned members each have their own bins (round 23).
+
+    Binned member b of B has edges at the quantile levels ``0, (1 + s) / T,
+    ..., (T - 1 + s) / T, 1`` with ``s = b / B``: member 0's are the default
+    edges, the others' interior edges move up by a fraction of a bin. Each
+    member keeps T bins; the ensemble's steps fall in B times as many places.
+    """
+    from skrank.estimators import MLPScorer
+    from skrank.estimators._modules import _PiecewiseLinear
+
+    class ShiftedBinsMLP(MLPScorer):
+        def __init__(self, n_features, **kwargs):
+            super().__init__(n_features, **kwargs)
+            self.encodings = None
+            if self.encoding is not None:
+                n_bins = self.encoding.lower.shape[1]
+                count = sum(self.binned)
+                self.encodings = torch.nn.ModuleList(
+                    _PiecewiseLinear(self.n_features, n_bins) for _ in range(count)
+                )
+
+        def initialize_from_data(self, X):
+            super().initialize_from_data(X)
+            if self.encodings is None:
+                return
+            n_bins = self.encoding.lower.shape[1]
+            ordered = X.to(torch.float64).cpu()
+            count = len(self.encodings)
+            for b, encoding in enumerate(self.encodings):
+                levels = torch.arange(n_bins + 1, dtype=torch.float64) + b / count
+                levels = (levels / n_bins).clamp(0.0, 1.0)
+                levels[0], levels[-1] = 0.0, 1.0
+                quantiles = torch.quantile(ordered, levels, dim=0)
+                edges = torch.empty(self.n_features, n_bins + 1, dtype=torch.float64)
+                for j, column in enumerate(quantiles.T):
+                    unique = torch.unique(column)
+                    edges[j, : unique.numel()] = unique
+                    edges[j, unique.numel() :] = unique[-1]
+                encoding.set_edges(edges)
+
+        def forward(self, X):
+            if self.encodings is None or self.n_members == 1:
+                return super().forward(X)
+            outputs, b = [], 0
+            for net, binned in zip(self.members, self.binned, strict=True):
+                x = _add_noise(X, self.input_noise, self.training)
+                if binned:
+                    x = torch.cat([x, self.encodings[b](x)], dim=-1)
+                    b += 1
+                outputs.append(net(x))
+            return torch.cat(outputs, dim=-1)
+
+    from skrank.estimators._modules import _add_noise
+
+    return ShiftedBinsMLP
 
 
 def _feature_dropout_mlp_class(p):
@@ -1918,6 +1979,8 @@ def make_ranker(config, seed, groups=None):
         kwargs["module__views"] = tuple(config["two_view"])
     if "plain_members" in kwargs:
         kwargs["module"] = _mixed_mlp_class(set(kwargs.pop("plain_members")))
+    if kwargs.pop("shifted_bins", False):
+        kwargs["module"] = _shifted_bins_mlp_class()
     if "feature_dropout" in kwargs:
         kwargs["module"] = _feature_dropout_mlp_class(kwargs.pop("feature_dropout"))
     if "ple" in kwargs:
