@@ -963,6 +963,10 @@ CONFIGS = {
     # round 23: each binned member its own quantile edges, shifted by a
     # fraction of a bin, so that the members' steps fall in different places
     "R23_shifted": {**_D9, "member_selection": "auto", "shifted_bins": True},
+    # round 24: each binned member embeds each feature (its value and bins)
+    # through its own Linear(1 + T, d) -> ReLU before the MLP (PLE-Q-LR)
+    "R24_embed8": {**_D9, "member_selection": "auto", "embed_dim": 8},
+    "R24_embed16": {**_D9, "member_selection": "auto", "embed_dim": 16},
     # round 17: screens on the tree-shaped sets where D9 trails LightGBM
     # (tree_raw, tree_deep): less dropout, bins for every member, finer
     # bins, plain standardisation
@@ -1176,6 +1180,79 @@ def _shifted_bins_mlp_class():
     from skrank.estimators._modules import _add_noise
 
     return ShiftedBinsMLP
+
+
+def _embedded_bins_mlp_class():
+    """MLPScorer whose binned members embed each feature on its own (round 24).
+
+    Gorishniy et al.'s PLE-Q-LR (NeurIPS 2022): feature ``j``'s value and its
+    ``T`` bin components, ``v_j = [x_j, PLE_j(x)]``, pass through their own
+    ``Linear(1 + T, d) -> ReLU``, and the MLP sees the ``F d`` concatenated
+    embeddings instead of the ``F (1 + T)`` raw columns. The ReLU makes each
+    feature's response non-linear before the features mix, an additive
+    non-linear layer between the bins and the network. The plain members are
+    built as the defaults build them (the same initial weights); the binned
+    members' first layer is re-drawn at its new width. The group lasso's
+    group of feature ``j`` is its embedding and the first-layer columns that
+    read it.
+    """
+    from skrank.estimators import MLPScorer
+
+    class EmbeddedBinsMLP(MLPScorer):
+        def __init__(self, n_features, embed_dim=8, **kwargs):
+            super().__init__(n_features, **kwargs)
+            self.embed_dim = int(embed_dim)
+            self.embed_weight = self.embed_bias = None
+            if self.encoding is None or self.n_members == 1:
+                return
+            F, d = self.n_features, self.embed_dim
+            T = self.encoding.lower.shape[1]
+            count = sum(self.binned)
+            bound = 1.0 / np.sqrt(1 + T)  # nn.Linear's default for 1 + T inputs
+            weight = torch.empty(count, F, 1 + T, d).uniform_(-bound, bound)
+            bias = torch.empty(count, F, d).uniform_(-bound, bound)
+            self.embed_weight = torch.nn.Parameter(weight)
+            self.embed_bias = torch.nn.Parameter(bias)
+            for net, binned in zip(self.members, self.binned, strict=True):
+                if binned:
+                    width = net[0].out_features
+                    net[0] = torch.nn.Linear(F * d, width)
+
+        def _embedded(self, x, b):
+            bins = self.encoding(x).unflatten(-1, (self.n_features, -1))
+            v = torch.cat([x.unsqueeze(-1), bins], -1)
+            e = torch.einsum("...ft,ftd->...fd", v, self.embed_weight[b])
+            return torch.relu(e + self.embed_bias[b]).flatten(-2)
+
+        def feature_norms(self):
+            if self.embed_weight is None:
+                return super().feature_norms()
+            F, d, rows, b = self.n_features, self.embed_dim, [], 0
+            for net, binned in zip(self.members, self.binned, strict=True):
+                if not binned:
+                    rows.append(_group_norms(net[0].weight, F))
+                    continue
+                first = net[0].weight.pow(2).sum(0).view(F, d).sum(1)
+                own = self.embed_weight[b].pow(2).sum((1, 2))
+                rows.append((first + own).clamp_min(1e-12).sqrt())
+                b += 1
+            return torch.stack(rows)
+
+        def forward(self, X):
+            if self.embed_weight is None:
+                return super().forward(X)
+            outputs, b = [], 0
+            for net, binned in zip(self.members, self.binned, strict=True):
+                x = _add_noise(X, self.input_noise, self.training)
+                if binned:
+                    x = self._embedded(x, b)
+                    b += 1
+                outputs.append(net(x))
+            return torch.cat(outputs, dim=-1)
+
+    from skrank.estimators._modules import _add_noise
+
+    return EmbeddedBinsMLP
 
 
 def _feature_dropout_mlp_class(p):
@@ -1981,6 +2058,9 @@ def make_ranker(config, seed, groups=None):
         kwargs["module"] = _mixed_mlp_class(set(kwargs.pop("plain_members")))
     if kwargs.pop("shifted_bins", False):
         kwargs["module"] = _shifted_bins_mlp_class()
+    if "embed_dim" in kwargs:
+        kwargs["module"] = _embedded_bins_mlp_class()
+        kwargs["module__embed_dim"] = kwargs.pop("embed_dim")
     if "feature_dropout" in kwargs:
         kwargs["module"] = _feature_dropout_mlp_class(kwargs.pop("feature_dropout"))
     if "ple" in kwargs:
